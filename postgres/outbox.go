@@ -81,3 +81,15 @@ func uuidText(u pgtype.UUID) string {
 	b := u.Bytes
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
+
+// ResetSent marks every relayed event unsent again, so the relay publishes it once more. The embedded broker
+// keeps nothing across a restart: an event relayed before the restart but not yet consumed would otherwise be
+// in neither Kafka nor the outbox. Consumers deduplicate by event id, so republishing is safe. It returns how
+// many events were reset.
+func (o *Outbox) ResetSent(ctx context.Context) (int64, error) {
+	tag, err := o.pool.Exec(ctx, "UPDATE outbox SET sent_at = NULL WHERE sent_at IS NOT NULL")
+	if err != nil {
+		return 0, fmt.Errorf("postgres: outbox reset: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
