@@ -25,7 +25,7 @@ const (
 	// localStartTimeout bounds pg_ctl start -w; a cold initdb plus start takes a few seconds on 2 cores.
 	localStartTimeout = 60 * time.Second
 	// aptTimeout bounds installing Debian's postgresql package on a fresh machine.
-	aptTimeout = 10 * time.Minute
+	aptTimeout    = 10 * time.Minute
 	localDatabase = "tasvieh"
 )
 
@@ -48,6 +48,12 @@ func EnsureLocal(ctx context.Context, c LocalCluster, log *slog.Logger) (string,
 	if c.Port == 0 {
 		c.Port = LocalPortDefault
 	}
+	// The server runs as another user from another working directory: it needs an absolute path.
+	dir, err := filepath.Abs(c.Dir)
+	if err != nil {
+		return "", fmt.Errorf("postgres: local cluster folder: %w", err)
+	}
+	c.Dir = dir
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
 		return "", fmt.Errorf("postgres: local cluster folder: %w", err)
 	}
@@ -140,6 +146,11 @@ synchronous_commit = on
 
 // StopLocal stops the private cluster under dir, if it runs.
 func StopLocal(ctx context.Context, c LocalCluster) error {
+	dir, err := filepath.Abs(c.Dir)
+	if err != nil {
+		return err
+	}
+	c.Dir = dir
 	bin, err := serverBinaries(ctx, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err

@@ -1,0 +1,135 @@
+package ledger
+
+// Result is the ledger's decision on one transfer. Codes are listed, and numbered, in their order of
+// precedence: when a transfer breaks several rules it gets the first one in this list (the smallest number),
+// so a given transfer in a given state always gets the same answer. Only OK applies the transfer. The numbers
+// are not persisted (rejections are not recorded), but callers log and map them: append new codes at their
+// place in the order and keep String names stable.
+type Result uint8
+
+// Transfer results, in order of precedence. Doc comments say when each is returned.
+const (
+	OK Result = iota // applied
+
+	LinkedEventFailed    // another member of this linked chain failed (that member carries its own code)
+	LinkedEventChainOpen // the last transfer of the batch has FlagLinked: its chain never closes
+
+	IDZero                    // ID is zero
+	TimestampMustBeZero       // Timestamp is not zero: the ledger sets it
+	FlagsInvalid              // unknown flag bits, or more than one of pending / post / void
+	ReferenceTooLong          // Reference is longer than ReferenceLenMax bytes
+	AmountInvalid             // Amount <= 0 for a plain or pending transfer; < 0 for a post or void (0 = take it from the pending)
+	PendingIDZero             // a post or void without PendingID
+	PendingIDMustBeZero       // a plain or pending transfer with PendingID
+	TimeoutReservedForPending // Timeout set on a transfer without FlagPending
+	TimeoutInvalid            // a pending transfer's Timeout is negative or above TimeoutMax
+	AccountsSame              // debit and credit name the same account
+	DebitAccountNotFound      // no such debit account (a zero id is not found; for a post or void zero means "the pending's")
+	CreditAccountNotFound     // no such credit account (same)
+	LedgerMismatch            // the transfer's ledger and its accounts' ledgers differ
+
+	ExistsWithDifferentFields // a transfer with this ID was applied before, with different fields
+	Exists                    // this very transfer was applied before: the caller treats it as that success
+
+	PendingNotFound          // PendingID names no applied transfer
+	PendingNotPending        // PendingID names a transfer that is not pending
+	PendingAccountsMismatch  // a post or void names debit or credit accounts other than the pending's
+	PendingLedgerMismatch    // a post or void names a ledger other than the pending's
+	PendingAmountMismatch    // a void names an amount other than the pending's
+	PostAmountExceedsPending // a post's amount is more than the pending's
+	PendingAlreadyPosted     // the pending transfer was posted already
+	PendingAlreadyVoided     // the pending transfer was voided already
+	PendingAlreadyExpired    // the pending transfer expired (named apart from the state PendingExpired)
+
+	DebitAccountClosed   // the debit account is closed (a void is still allowed, to release money)
+	CreditAccountClosed  // the credit account is closed (same)
+	DebitAccountBlocked  // the debit account is blocked (same)
+	CreditAccountBlocked // the credit account is blocked (same)
+
+	Overflow       // a balance, or debits_posted + debits_pending, or credits_posted + credits_pending, would overflow int64
+	ExceedsBalance // the debit account has FlagNoNegative and would go below zero
+
+	resultCount // not a result: the number of results
+)
+
+var resultNames = [resultCount]string{
+	OK:                        "ok",
+	LinkedEventFailed:         "linked_event_failed",
+	LinkedEventChainOpen:      "linked_event_chain_open",
+	IDZero:                    "id_zero",
+	TimestampMustBeZero:       "timestamp_must_be_zero",
+	FlagsInvalid:              "flags_invalid",
+	ReferenceTooLong:          "reference_too_long",
+	AmountInvalid:             "amount_invalid",
+	PendingIDZero:             "pending_id_zero",
+	PendingIDMustBeZero:       "pending_id_must_be_zero",
+	TimeoutReservedForPending: "timeout_reserved_for_pending",
+	TimeoutInvalid:            "timeout_invalid",
+	AccountsSame:              "accounts_same",
+	DebitAccountNotFound:      "debit_account_not_found",
+	CreditAccountNotFound:     "credit_account_not_found",
+	LedgerMismatch:            "ledger_mismatch",
+	ExistsWithDifferentFields: "exists_with_different_fields",
+	Exists:                    "exists",
+	PendingNotFound:           "pending_not_found",
+	PendingNotPending:         "pending_not_pending",
+	PendingAccountsMismatch:   "pending_accounts_mismatch",
+	PendingLedgerMismatch:     "pending_ledger_mismatch",
+	PendingAmountMismatch:     "pending_amount_mismatch",
+	PostAmountExceedsPending:  "post_amount_exceeds_pending",
+	PendingAlreadyPosted:      "pending_already_posted",
+	PendingAlreadyVoided:      "pending_already_voided",
+	PendingAlreadyExpired:     "pending_expired",
+	DebitAccountClosed:        "debit_account_closed",
+	CreditAccountClosed:       "credit_account_closed",
+	DebitAccountBlocked:       "debit_account_blocked",
+	CreditAccountBlocked:      "credit_account_blocked",
+	Overflow:                  "overflow",
+	ExceedsBalance:            "exceeds_balance",
+}
+
+// String returns the result's snake_case name, stable for logs and APIs.
+func (r Result) String() string {
+	if r < resultCount {
+		return resultNames[r]
+	}
+	return "result_invalid"
+}
+
+// AccountResult is the ledger's decision on creating one account, in order of precedence like Result.
+type AccountResult uint8
+
+// Account results, in order of precedence.
+const (
+	AccountOK                        AccountResult = iota // created
+	AccountIDZero                                         // ID is zero
+	AccountLedgerZero                                     // Ledger is zero
+	AccountKindInvalid                                    // Kind is not one of the Kind constants
+	AccountFlagsInvalid                                   // unknown flag bits, or FlagNoNegative on a KindIssuance account
+	AccountNameTooLong                                    // Name is longer than NameLenMax bytes
+	AccountBalancesMustBeZero                             // a new account starts with every balance at 0
+	AccountExistsWithDifferentFields                      // an account with this ID exists with another ledger, kind, name or FlagNoNegative
+	AccountExists                                         // this very account exists (FlagBlocked and FlagClosed are not compared: the operator changes them)
+
+	accountResultCount // not a result
+)
+
+var accountResultNames = [accountResultCount]string{
+	AccountOK:                        "ok",
+	AccountIDZero:                    "id_zero",
+	AccountLedgerZero:                "ledger_zero",
+	AccountKindInvalid:               "kind_invalid",
+	AccountFlagsInvalid:              "flags_invalid",
+	AccountNameTooLong:               "name_too_long",
+	AccountBalancesMustBeZero:        "balances_must_be_zero",
+	AccountExistsWithDifferentFields: "exists_with_different_fields",
+	AccountExists:                    "exists",
+}
+
+// String returns the result's snake_case name.
+func (r AccountResult) String() string {
+	if r < accountResultCount {
+		return accountResultNames[r]
+	}
+	return "account_result_invalid"
+}

@@ -1,0 +1,274 @@
+package rulebook
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/tasvieh/tasvieh/calendar"
+)
+
+// Profile is one named, dated set of the figures of DOMAIN.md §9. Amounts
+// are whole rial; times are on the Tehran wall clock.
+type Profile struct {
+	// Name identifies the profile in a Book: "seed", "1400", "1404".
+	Name string `json:"name"`
+	// Effective is the day the figures came into force; zero for an undated
+	// profile such as seed, which Book.At never picks.
+	Effective calendar.Date `json:"effective,omitzero"`
+	// Source says where the figures come from: "user's design card", "CBI
+	// circular reported in the press". Fields listed in SimulatorDefaults
+	// come from the simulator instead.
+	Source string `json:"source"`
+
+	// PAYACap bounds each PAYA entry.
+	PAYACap Limit `json:"paya_cap"`
+	// SATNAMinCustomerRial is the least a customer SATNA order may carry
+	// (amount ≥ it); below it the order belongs in PAYA.
+	SATNAMinCustomerRial int64 `json:"satna_min_customer_rial"`
+	// CardDailyLimitRial bounds the card-to-card transfers of one source
+	// card in one day, all channels together (total ≤ it).
+	CardDailyLimitRial int64 `json:"card_daily_limit_rial"`
+
+	// SATNAOpen is when SATNA starts taking orders.
+	SATNAOpen ClockTime `json:"satna_open"`
+	// SATNACustomerCutoff is the last minute for customer orders: an order
+	// at or after it settles on the next business day.
+	SATNACustomerCutoff ClockTime `json:"satna_customer_cutoff"`
+	// SATNAInterbankCutoff is the same for bank-to-bank orders.
+	SATNAInterbankCutoff ClockTime `json:"satna_interbank_cutoff"`
+	// PAYACycles are the cut-offs of PAYA's cycles on a business day, in
+	// order.
+	PAYACycles []ClockTime `json:"paya_cycles"`
+
+	// SATNAFee and PAYAFee are charged per order and per entry.
+	SATNAFee Fee `json:"satna_fee"`
+	PAYAFee  Fee `json:"paya_fee"`
+	// SATNAReturnFee is deducted from a SATNA credit the receiving bank
+	// returns.
+	SATNAReturnFee Fee `json:"satna_return_fee"`
+	// SATNAReturnDeadlineBusinessDays is how many business days after
+	// receipt a receiving bank has to return a credit it cannot post, by
+	// the end of that day: 1 is "by the end of the next business day".
+	SATNAReturnDeadlineBusinessDays int `json:"satna_return_deadline_business_days"`
+
+	// SimulatorDefaults names (by their JSON names) the fields whose values
+	// the simulator chose, because Source says nothing about them.
+	SimulatorDefaults []string `json:"simulator_defaults"`
+}
+
+// Limits on a profile.
+const (
+	// profileNameMax bounds a profile name in bytes; names are short labels
+	// typed on a command line ("seed", "1404").
+	profileNameMax = 64
+	// sourceMax bounds Source in bytes: a sentence.
+	sourceMax = 500
+	// payaCyclesMax bounds the cycles of a day: one every 30 minutes, far
+	// more often than the four a day PAYA has run.
+	payaCyclesMax = 48
+	// returnDeadlineBusinessDaysMax bounds the SATNA return deadline: two
+	// working weeks, against DOMAIN.md's one business day.
+	returnDeadlineBusinessDaysMax = 10
+)
+
+// profileFields are the JSON names of Profile's fields, in declaration
+// order. SimulatorDefaults may name any of them.
+var profileFields = []string{
+	"name", "effective", "source",
+	"paya_cap", "satna_min_customer_rial", "card_daily_limit_rial",
+	"satna_open", "satna_customer_cutoff", "satna_interbank_cutoff", "paya_cycles",
+	"satna_fee", "paya_fee", "satna_return_fee", "satna_return_deadline_business_days",
+	"simulator_defaults",
+}
+
+// FieldError says which field of which profile is wrong.
+type FieldError struct {
+	Profile string
+	Field   string // JSON name, with a path inside it: "satna_fee.max_rial"
+	Msg     string
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("rulebook: profile %q: %s: %s", e.Profile, e.Field, e.Msg)
+}
+
+// Unwrap makes every FieldError an ErrInvalid.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// Validate checks every figure of p: amounts positive and at most
+// AmountRialMax, times real, SATNA opening before its customer cut-off and
+// that not after the bank-to-bank one, 1 to 48 PAYA cycles in strictly
+// increasing order, fees well formed, SimulatorDefaults naming real fields.
+// The first problem found is returned as a *FieldError wrapping ErrInvalid.
+func (p Profile) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &FieldError{Profile: p.Name, Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	amount := func(field string, v int64) error {
+		if v <= 0 || v > AmountRialMax {
+			return bad(field, "%d outside 1..%d", v, AmountRialMax)
+		}
+		return nil
+	}
+	switch {
+	case p.Name == "" || len(p.Name) > profileNameMax || strings.ContainsFunc(p.Name, badNameRune):
+		return bad("name", "%q: want 1 to %d letters, digits, '-', '_' or '.'", p.Name, profileNameMax)
+	case !p.Effective.IsZero() && p.Effective.Validate() != nil:
+		return bad("effective", "%v", p.Effective.Validate())
+	case strings.TrimSpace(p.Source) == "" || len(p.Source) > sourceMax:
+		return bad("source", "want 1 to %d bytes of text", sourceMax)
+	}
+	for _, a := range []struct {
+		field string
+		v     int64
+	}{
+		{"paya_cap.amount_rial", p.PAYACap.AmountRial},
+		{"satna_min_customer_rial", p.SATNAMinCustomerRial},
+		{"card_daily_limit_rial", p.CardDailyLimitRial},
+	} {
+		if err := amount(a.field, a.v); err != nil {
+			return err
+		}
+	}
+	for _, c := range []struct {
+		field string
+		v     ClockTime
+	}{
+		{"satna_open", p.SATNAOpen},
+		{"satna_customer_cutoff", p.SATNACustomerCutoff},
+		{"satna_interbank_cutoff", p.SATNAInterbankCutoff},
+	} {
+		if err := c.v.validate(); err != nil {
+			return bad(c.field, "%v", err)
+		}
+	}
+	switch {
+	case !p.SATNAOpen.Before(p.SATNACustomerCutoff):
+		return bad("satna_customer_cutoff", "%s is not after satna_open %s", p.SATNACustomerCutoff, p.SATNAOpen)
+	case p.SATNAInterbankCutoff.Before(p.SATNACustomerCutoff):
+		return bad("satna_interbank_cutoff", "%s is before satna_customer_cutoff %s", p.SATNAInterbankCutoff, p.SATNACustomerCutoff)
+	case len(p.PAYACycles) == 0 || len(p.PAYACycles) > payaCyclesMax:
+		return bad("paya_cycles", "%d cycles, want 1 to %d", len(p.PAYACycles), payaCyclesMax)
+	}
+	for i, c := range p.PAYACycles {
+		if err := c.validate(); err != nil {
+			return bad(fmt.Sprintf("paya_cycles[%d]", i), "%v", err)
+		}
+		if i > 0 && !p.PAYACycles[i-1].Before(c) {
+			return bad(fmt.Sprintf("paya_cycles[%d]", i), "%s is not after %s", c, p.PAYACycles[i-1])
+		}
+	}
+	for _, f := range []struct {
+		field string
+		v     Fee
+	}{
+		{"satna_fee", p.SATNAFee}, {"paya_fee", p.PAYAFee}, {"satna_return_fee", p.SATNAReturnFee},
+	} {
+		if sub, msg := f.v.problem(); sub != "" {
+			return bad(f.field+"."+sub, "%s", msg)
+		}
+	}
+	if d := p.SATNAReturnDeadlineBusinessDays; d < 0 || d > returnDeadlineBusinessDaysMax {
+		return bad("satna_return_deadline_business_days", "%d outside 0..%d", d, returnDeadlineBusinessDaysMax)
+	}
+	for i, f := range p.SimulatorDefaults {
+		switch {
+		case !slices.Contains(profileFields, f):
+			return bad(fmt.Sprintf("simulator_defaults[%d]", i), "%q is not a field of a profile", f)
+		case slices.Index(p.SimulatorDefaults, f) != i:
+			return bad(fmt.Sprintf("simulator_defaults[%d]", i), "%q listed twice", f)
+		}
+	}
+	return nil
+}
+
+func badNameRune(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+}
+
+// clone returns a copy of p sharing no memory with it.
+func (p Profile) clone() Profile {
+	p.PAYACycles = slices.Clone(p.PAYACycles)
+	p.SimulatorDefaults = slices.Clone(p.SimulatorDefaults)
+	return p
+}
+
+// IsSimulatorDefault reports whether the field of JSON name field holds a
+// value the simulator chose rather than one from Source.
+func (p Profile) IsSimulatorDefault(field string) bool {
+	return slices.Contains(p.SimulatorDefaults, field)
+}
+
+// String names p and its date: "1404, in force from 1404/02/14
+// (2025-05-04)", "seed, undated".
+func (p Profile) String() string {
+	if p.Effective.IsZero() {
+		return p.Name + ", undated"
+	}
+	return p.Name + ", in force from " + p.Effective.Display()
+}
+
+// ordinal writes n as "2nd", "3rd", "11th".
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return fmt.Sprint(n) + suffix
+}
+
+// Describe renders p as a table for people (`tasvieh rules show`), amounts
+// grouped by thousands, bounds with ≤, < or ≥ as they apply, and the figures
+// the simulator chose marked as simulator defaults.
+func (p Profile) Describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "profile %s\n", p.Name)
+	if p.Effective.IsZero() {
+		b.WriteString("in force: undated (chosen by name, never by date)\n")
+	} else {
+		fmt.Fprintf(&b, "in force from: %s\n", p.Effective.Display())
+	}
+	fmt.Fprintf(&b, "source: %s\n\n", p.Source)
+
+	cycles := make([]string, len(p.PAYACycles))
+	for i, c := range p.PAYACycles {
+		cycles[i] = c.String()
+	}
+	deadline := fmt.Sprintf("end of the %s business day after receipt", ordinal(p.SATNAReturnDeadlineBusinessDays))
+	switch p.SATNAReturnDeadlineBusinessDays {
+	case 0:
+		deadline = "end of the business day of receipt"
+	case 1:
+		deadline = "end of the next business day"
+	}
+	rows := []struct{ field, label, value string }{
+		{"paya_cap", "PAYA cap per entry", p.PAYACap.String()},
+		{"satna_min_customer_rial", "SATNA minimum, customer orders", "≥ " + formatRial(p.SATNAMinCustomerRial)},
+		{"card_daily_limit_rial", "card-to-card per source card per day", "≤ " + formatRial(p.CardDailyLimitRial)},
+		{"satna_customer_cutoff", "SATNA hours, customer orders", p.SATNAOpen.String() + "–" + p.SATNACustomerCutoff.String()},
+		{"satna_interbank_cutoff", "SATNA hours, bank-to-bank", p.SATNAOpen.String() + "–" + p.SATNAInterbankCutoff.String()},
+		{"paya_cycles", "PAYA cycles", strings.Join(cycles, ", ")},
+		{"satna_fee", "SATNA fee", p.SATNAFee.String()},
+		{"paya_fee", "PAYA fee", p.PAYAFee.String()},
+		{"satna_return_fee", "SATNA return fee", p.SATNAReturnFee.String()},
+		{"satna_return_deadline_business_days", "SATNA return deadline", deadline},
+	}
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, r := range rows {
+		note := ""
+		if p.IsSimulatorDefault(r.field) {
+			note = "\t(simulator default)"
+		}
+		fmt.Fprintf(w, "%s\t%s%s\n", r.label, r.value, note)
+	}
+	w.Flush()
+	return b.String()
+}
