@@ -33,9 +33,9 @@ type BenchOptions struct {
 func DefaultBenchOptions() BenchOptions {
 	return BenchOptions{
 		Duration:      5 * time.Second,
-		Accounts:      10_000,
+		Accounts:      1_000,
 		NaiveWorkers:  []int{1, 4, 16, 32},
-		Callers:       2_000,
+		Callers:       6_000,
 		OfferedPerSec: 5_000,
 	}
 }
@@ -155,13 +155,17 @@ func benchSetup(ctx context.Context, pool *pgxpool.Pool, n int) ([]ledger.ID, er
 		funding[i] = ledger.Transfer{ID: NewID(), DebitAccountID: issuance, CreditAccountID: id, Amount: benchFunding,
 			Ledger: ledger.LedgerCBI, Code: 1, Reference: "bench funding"}
 	}
-	results, err := store.Submit(ctx, funding, nil)
-	if err != nil {
-		return nil, err
-	}
-	for i, r := range results {
-		if r != ledger.OK {
-			return nil, fmt.Errorf("bench funding %d: %v", i, r)
+	for len(funding) > 0 {
+		chunk := funding[:min(len(funding), RequestTransfersMax)]
+		funding = funding[len(chunk):]
+		results, err := store.Submit(ctx, chunk, nil)
+		if err != nil {
+			return nil, err
+		}
+		for i, r := range results {
+			if r != ledger.OK {
+				return nil, fmt.Errorf("bench funding %d: %v", i, r)
+			}
 		}
 	}
 	return ids, nil
