@@ -15,10 +15,11 @@ import (
 var transferColumns = []string{"id", "debit_account_id", "credit_account_id", "amount", "ledger", "code", "flags",
 	"pending_id", "timeout_s", "reference", "ts"}
 
-// persist writes one decided batch in one transaction: the transfers by COPY, the pending states and the
-// balances of every touched account each in one statement, and the events by COPY.
-func (s *Store) persist(b ledger.Batch, events []outbox.Event) error {
+// persist writes decided batches, in order, in one transaction: the transfers by COPY, the pending states and
+// the balances of every touched account each in one statement, and the events by COPY.
+func (s *Store) persist(batches []*decided) error {
 	ctx := context.Background()
+	b, events := merge(batches)
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if len(b.Applied) > 0 {
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"transfers"}, transferColumns, &transferRows{ts: b.Applied, i: -1}); err != nil {
@@ -62,6 +63,31 @@ func (s *Store) persist(b ledger.Batch, events []outbox.Event) error {
 		}
 		return nil
 	})
+}
+
+// merge joins decided batches into one: transfers and expiries in order, each account once with its latest
+// balances (an UPDATE ... FROM would apply only one of several rows for the same account).
+func merge(batches []*decided) (ledger.Batch, []outbox.Event) {
+	if len(batches) == 1 {
+		return batches[0].b, batches[0].events
+	}
+	var m ledger.Batch
+	var events []outbox.Event
+	latest := map[ledger.ID]int{}
+	for _, d := range batches {
+		m.Applied = append(m.Applied, d.b.Applied...)
+		m.Expired = append(m.Expired, d.b.Expired...)
+		events = append(events, d.events...)
+		for _, a := range d.b.Accounts {
+			if i, ok := latest[a.ID]; ok {
+				m.Accounts[i] = a
+				continue
+			}
+			latest[a.ID] = len(m.Accounts)
+			m.Accounts = append(m.Accounts, a)
+		}
+	}
+	return m, events
 }
 
 // pendingChanges lists the pending transfers the batch created, posted, voided or expired, with their new state.

@@ -28,6 +28,10 @@ const (
 	// QueueRequestsMax bounds the requests waiting for the writer: past it, Submit blocks (back-pressure) until
 	// its context ends.
 	QueueRequestsMax = 65536
+	// pipelineDepth is how many decided batches may wait for the database at once. The committer writes all
+	// that wait in one transaction, so a request waits for at most the write in progress and its own, however
+	// many batches the writer decided meanwhile; the bound keeps one transaction within a few BatchTransfersMax.
+	pipelineDepth = 16
 	// expiryTick is how often an idle writer commits an empty batch so that pending transfers expire on time.
 	expiryTick = time.Second
 )
@@ -50,6 +54,13 @@ type Store struct {
 	stop  chan struct{}
 	done  chan struct{}
 	close sync.Once
+
+	// The pipeline: the writer decides batch n+1 while the committer writes batch n. inflight holds the decided
+	// batches not yet confirmed, oldest first; only the writer goroutine touches it and the ledger.
+	pipe     chan *decided
+	outcomes chan outcome
+	inflight []*decided
+	epoch    uint64
 
 	// onBatch, when set (tests), observes each persisted batch's size.
 	onBatch func(transfers int)
@@ -88,7 +99,9 @@ func OpenStore(ctx context.Context, pool *pgxpool.Pool, now func() time.Time, lo
 		pool: pool, led: led, now: now, log: log,
 		reqs: make(chan *request, QueueRequestsMax),
 		stop: make(chan struct{}), done: make(chan struct{}),
+		pipe: make(chan *decided, pipelineDepth), outcomes: make(chan outcome, pipelineDepth+1), epoch: 1,
 	}
+	go s.commit()
 	go s.run()
 	return s, nil
 }
@@ -181,8 +194,13 @@ func (s *Store) run() {
 		batch = batch[:0]
 		select {
 		case <-s.stop:
+			s.settleAll()
+			close(s.pipe)
 			s.drainClosed()
 			return
+		case o := <-s.outcomes:
+			s.settle(o)
+			continue
 		case <-tick.C:
 			s.commitTransfers(nil)
 			continue
@@ -201,6 +219,110 @@ func (s *Store) run() {
 			}
 		}
 		s.process(batch)
+	}
+}
+
+// decided is a batch the ledger has decided and the committer must write before anyone hears of it.
+type decided struct {
+	b      ledger.Batch
+	reqs   []*request
+	events []outbox.Event
+	epoch  uint64
+}
+
+type outcome struct {
+	d   *decided
+	err error
+}
+
+// commit is the committer goroutine: it writes decided batches in order and only then answers their callers.
+// Once a batch fails, every batch of the same epoch behind it (decided on top of the failed one) is refused
+// too; the writer rolls them all back and starts a new epoch.
+func (s *Store) commit() {
+	var failed uint64
+	var group []*decided
+	for d := range s.pipe {
+		// Everything decided while the last write ran goes into this one transaction.
+		group = append(group[:0], d)
+	more:
+		for len(group) < pipelineDepth {
+			select {
+			case d, ok := <-s.pipe:
+				if !ok {
+					break more
+				}
+				group = append(group, d)
+			default:
+				break more
+			}
+		}
+		var err error
+		var live []*decided
+		for _, d := range group {
+			if d.epoch > failed {
+				live = append(live, d)
+			}
+		}
+		if len(live) > 0 {
+			if err = s.persist(live); err != nil {
+				failed = live[len(live)-1].epoch
+				s.log.Error("ledger batch not written", "batches", len(live), "err", err)
+			}
+		}
+		for _, d := range group {
+			derr := err
+			if d.epoch <= failed && derr == nil {
+				derr = errors.New("an earlier batch this one was decided on failed to write")
+			}
+			s.answer(d, derr)
+			s.outcomes <- outcome{d, derr}
+		}
+	}
+}
+
+// answer replies to every caller of a decided batch, once it is durable or has failed.
+func (s *Store) answer(d *decided, err error) {
+	if err != nil {
+		for _, r := range d.reqs {
+			r.reply <- reply{err: fmt.Errorf("postgres: write batch: %w", err)}
+		}
+		return
+	}
+	if s.onBatch != nil {
+		s.onBatch(len(d.b.Results))
+	}
+	off := 0
+	for _, r := range d.reqs {
+		end := off + len(r.transfers)
+		r.reply <- reply{results: d.b.Results[off:end:end]}
+		off = end
+	}
+}
+
+// settle takes one committer outcome: a success retires the oldest in-flight batch; the first failure of an
+// epoch rolls back every in-flight batch, newest first, so memory matches the database again.
+func (s *Store) settle(o outcome) {
+	if o.d.epoch != s.epoch {
+		return // already rolled back with its epoch
+	}
+	if o.err == nil {
+		if len(s.inflight) == 0 || s.inflight[0] != o.d {
+			panic("postgres: committer outcome out of order")
+		}
+		s.inflight = s.inflight[1:]
+		return
+	}
+	for i := len(s.inflight) - 1; i >= 0; i-- {
+		s.led.Rollback(s.inflight[i].b)
+	}
+	s.inflight = nil
+	s.epoch++
+}
+
+// settleAll waits until every decided batch is written or rolled back.
+func (s *Store) settleAll() {
+	for len(s.inflight) > 0 {
+		s.settle(<-s.outcomes)
 	}
 }
 
@@ -230,6 +352,8 @@ func (s *Store) process(batch []*request) {
 }
 
 func (s *Store) commitAccounts(r *request) {
+	// Accounts are written directly: everything decided before them must be settled first.
+	s.settleAll()
 	if r.flags != nil {
 		old, ok := s.led.Account(r.flags.id)
 		if !ok {
@@ -311,23 +435,12 @@ func (s *Store) commitGroup(reqs []*request) {
 		}
 		off += len(r.transfers)
 	}
-	if err := s.persist(b, events); err != nil {
-		s.led.Rollback(b)
-		s.log.Error("ledger batch not written", "transfers", len(all), "err", err)
-		for _, r := range reqs {
-			r.reply <- reply{err: fmt.Errorf("postgres: write batch: %w", err)}
-		}
-		return
+	for len(s.inflight) >= pipelineDepth {
+		s.settle(<-s.outcomes)
 	}
-	if s.onBatch != nil {
-		s.onBatch(len(all))
-	}
-	off = 0
-	for _, r := range reqs {
-		end := off + len(r.transfers)
-		r.reply <- reply{results: b.Results[off:end:end]}
-		off = end
-	}
+	d := &decided{b: b, reqs: reqs, events: events, epoch: s.epoch}
+	s.inflight = append(s.inflight, d)
+	s.pipe <- d
 }
 
 func pgUUID(id ledger.ID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }
