@@ -135,10 +135,13 @@ func (w *world) transfer() Transfer {
 		if w.pick(3) == 0 {
 			d = w.accounts[6]
 		}
-		c := w.accounts[w.pick(len(w.accounts))]
-		for c.Ledger != d.Ledger || c.ID == d.ID {
-			c = w.accounts[w.pick(len(w.accounts))]
+		var to []Account
+		for _, a := range w.accounts {
+			if a.Ledger == d.Ledger && a.ID != d.ID {
+				to = append(to, a)
+			}
 		}
+		c := to[w.pick(len(to))]
 		t = Transfer{ID: w.freshID(), DebitAccountID: d.ID, CreditAccountID: c.ID, Amount: int64(w.pick(2000) + 1),
 			Ledger: d.Ledger, Code: 1}
 		if w.pick(30) == 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -76,8 +77,15 @@ func EnsureLocal(ctx context.Context, c LocalCluster, log *slog.Logger) (string,
 		return "", err
 	}
 	data := filepath.Join(c.Dir, "data")
+	portFile := filepath.Join(c.Dir, "port")
 	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
-		log.Info("creating private postgresql cluster", "dir", data)
+		// Another cluster (another checkout's) may hold the default port: take the first free one after it
+		// and remember it beside the data.
+		c.Port = freePort(c.Port)
+		if err := os.WriteFile(portFile, []byte(strconv.Itoa(c.Port)), 0o644); err != nil {
+			return "", err
+		}
+		log.Info("creating private postgresql cluster", "dir", data, "port", c.Port)
 		if err := os.MkdirAll(data, 0o700); err != nil {
 			return "", err
 		}
@@ -110,6 +118,11 @@ synchronous_commit = on
 		}
 		if err != nil {
 			return "", err
+		}
+	}
+	if b, err := os.ReadFile(portFile); err == nil {
+		if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			c.Port = p
 		}
 	}
 	pgctl := filepath.Join(bin, "pg_ctl")
@@ -165,6 +178,21 @@ func StopLocal(ctx context.Context, c LocalCluster) error {
 	}
 	_, err = owner.run(ctx, filepath.Join(bin, "pg_ctl"), "stop", "-m", "fast", "-w", "-D", data)
 	return err
+}
+
+// portsTried bounds the search for a free loopback port.
+const portsTried = 100
+
+// freePort returns the first port from p on that nothing listens on at 127.0.0.1.
+func freePort(p int) int {
+	for i := 0; i < portsTried; i++ {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+i))
+		if err == nil {
+			l.Close()
+			return p + i
+		}
+	}
+	return p
 }
 
 // serverBinaries finds the newest installed PostgreSQL server (Debian layout), installing Debian's package when
