@@ -59,13 +59,12 @@
 //
 // The order follows TigerBeetle's CreateTransferResult: first what the transfer says about itself, then
 // whether its accounts exist, then idempotency, then the state it meets. Idempotency comes before the state
-// checks on purpose: a repeat of an applied transfer is Exists even after its account was blocked or its
-// balance spent. Two places differ from the brief's suggested order, for a reason each: closed and blocked
-// come after the pending_* codes because a post or void may leave its accounts zero, so they are known only
-// from the pending transfer; and the pending_ledger_mismatch and pending_amount_mismatch codes, the
-// timestamp_must_be_zero and timeout_invalid codes are added (the first two make a post or void that
-// contradicts its pending fail loudly, the last two close holes: a caller-set timestamp, a timeout that would
-// overflow a deadline).
+// checks on purpose: a repeat of an applied transfer is exists even after its account was blocked or its
+// balance spent. Closed and blocked accounts come after the pending_* codes because a post or void may leave
+// its accounts zero, so they are known only once the pending transfer is found. Four codes close holes a
+// shorter list would leave: timestamp_must_be_zero (a caller-set timestamp), timeout_invalid (a deadline
+// past int64), pending_ledger_mismatch and pending_amount_mismatch (a post or void that contradicts its
+// pending transfer fails loudly instead of being silently corrected).
 //
 // # Semantics worth knowing
 //

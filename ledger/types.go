@@ -17,8 +17,8 @@ const (
 	// BatchLenMax bounds the transfers of one Commit: the writer batches 1,000–10,000 transfers; a longer batch
 	// is a bug in the caller, and Commit panics.
 	BatchLenMax = 1 << 16
-	// TimeMax bounds the now given to Commit, in unix nanoseconds: 2^62 ns is the year 2116. Leaving two bits of
-	// room above it means ts+1 and ts + TimeoutMax seconds can never overflow int64.
+	// TimeMax bounds the now given to Commit, in unix nanoseconds: 2^62 ns is the year 2116, and the 2^62 ns
+	// left above it mean that neither timestamp + 1 nor timestamp + TimeoutMax seconds can overflow int64.
 	TimeMax = 1 << 62
 )
 
