@@ -112,8 +112,8 @@ func (s *Store) Close() {
 	<-s.done
 }
 
-// Ledger returns a snapshot view for reads that happen between commits: Account, Pending and Transfer on the
-// in-memory ledger are safe only from the writer, so callers read through Account below instead.
+// Account reads an account's durable state from the database: the in-memory ledger belongs to the writer
+// goroutine alone, and what it holds may not be written yet.
 func (s *Store) Account(ctx context.Context, id ledger.ID) (ledger.Account, bool, error) {
 	var a ledger.Account
 	var uid pgtype.UUID
