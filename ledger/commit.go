@@ -2,16 +2,21 @@ package ledger
 
 import "fmt"
 
-// Batch is what one Commit decided and changed: what the writer persists, in one database transaction, before
+// Batch is what one batch decided and changed: what the writer persists, in one database transaction, before
 // it answers any caller.
 type Batch struct {
-	Results  []Result   // one per input transfer, in input order
-	Applied  []Transfer // the transfers applied, in order, with Timestamp set and post / void fields filled in
-	Expired  []ID       // pending transfers this Commit expired before deciding the batch, in expiry order
-	Accounts []Account  // the final state of every account whose balances changed, each once, in first-change order
+	Results  []Result    // from Commit: one per input transfer, in input order (Begin … End leaves it nil)
+	Applied  []Transfer  // the transfers applied, in order, with Timestamp set and post / void fields filled in
+	Expired  []ID        // pending transfers this batch expired before deciding anything, in expiry order
+	Rejected []Rejection // the rejections to remember, in order
+	Accounts []Account   // the final state of every account whose balances changed, each once, in first-change order
+}
 
-	seq, prev  uint64 // this batch's place in the rollback stack and the batch below it
-	lastBefore int64  // the ledger's last timestamp before this batch
+// Rejection is a remembered rejection: a repeat of ID answers Result again, for ever.
+type Rejection struct {
+	ID     ID
+	Result Result
+	At     int64 // when it was rejected: the batch's now, unix ns
 }
 
 // plan is a decided transfer, ready to apply.
@@ -21,41 +26,136 @@ type plan struct {
 	pendingAmount int64    // for a post or void: the amount the pending transfer reserved
 }
 
-// Commit decides every transfer of batch in order at time now (unix ns from the caller's clock, in
-// [0, TimeMax]) and applies the successful ones. First it expires every active pending transfer whose deadline
-// (its timestamp + timeout seconds) is <= now, releasing its reservation; within the batch a pending transfer
-// that survived that sweep is live. Each applied transfer gets timestamp max(now, previous + 1), so timestamps
-// strictly increase across all commits even when the caller's clock stands still or steps back.
+// Commit decides every transfer of batch in order at time now and applies the successful ones: Begin(now),
+// Submit(batch), End(), with the results in the Batch.
+func (l *Ledger) Commit(now int64, batch []Transfer) Batch {
+	l.Begin(now)
+	r := l.Submit(batch)
+	b := l.End()
+	b.Results = r
+	return b
+}
+
+// Begin opens a batch at time now (unix ns from the caller's clock, in [0, TimeMax]). It forgets the ids the
+// retention lets go, then expires every active pending transfer whose deadline (its timestamp + timeout
+// seconds) is <= now, releasing its reservation; within the batch a pending transfer that survived that sweep
+// is live. Between Begin and End the writer may Submit requests, Propose decisions and load ids from storage
+// (RestoreTransfer, RestoreRejected). It panics when a batch is open already or now is out of range.
+func (l *Ledger) Begin(now int64) {
+	if l.open {
+		panic("ledger: Begin: a batch is open already")
+	}
+	if now < 0 || now > TimeMax {
+		panic(fmt.Sprintf("ledger: Begin at %d: now must be in [0, TimeMax]", now))
+	}
+	l.open, l.now, l.cur = true, now, Batch{}
+	l.beginChange()
+	l.evict(now)
+	l.cur.Expired = l.expire(now)
+}
+
+// End closes the batch, asserts the invariants over what it changed and returns what to persist. It panics
+// when no batch is open, and when an invariant breaks (a bug here).
+func (l *Ledger) End() Batch {
+	if !l.open {
+		panic("ledger: End: no batch is open")
+	}
+	l.open = false
+	b := l.cur
+	l.cur = Batch{}
+	b.Accounts = l.endChange()
+	return b
+}
+
+// NextExpiry is the earliest deadline (unix ns) of a pending transfer that may still expire; false when none
+// may. A writer sets its timer on the injected clock to it, so expiry runs on that clock's time.
+func (l *Ledger) NextExpiry() (int64, bool) {
+	for len(l.expiry) > 0 {
+		e := l.expiry[0]
+		if t, ok := l.transfers[e.id]; ok && l.pending[e.id] == PendingActive && t.Timestamp == e.ts {
+			return e.deadline, true
+		}
+		l.expiry.pop() // resolved since it was scheduled
+	}
+	return 0, false
+}
+
+// Submit decides a caller's transfers in order, in the open batch, and applies the successful ones. Each
+// applied transfer gets timestamp max(now, previous + 1), so timestamps strictly increase across all batches
+// even when the caller's clock stands still or steps back.
 //
 // Linked chains apply all-or-nothing: when a member fails it keeps its own code, every other member gets
 // LinkedEventFailed, and the members applied so far are undone. A chain whose every member is Exists (a retry
 // of a chain that was applied) gets Exists for every member; otherwise an Exists member fails its chain like
-// any other code. Rejected transfers leave no trace: their ids may be used again later, so a liquidity queue
-// may retry a transfer that failed with ExceedsBalance under the same id.
+// any other code. A chain left open at the end of the call fails with LinkedEventChainOpen: one caller's
+// chain never links into another's. An id that appears twice in one call gets IDDuplicate the second time.
+// A chain whose first member carries FlagNet is netted: every member must carry it (FlagsInvalid otherwise),
+// and the floors are checked once all of them moved money — the first member whose debit account is then
+// below its floor gets ExceedsBalance.
 //
-// Commit with an empty batch only expires pending transfers. It panics when now is out of range or batch is
-// longer than BatchLenMax (bugs in the caller), and when an invariant breaks (a bug here).
-func (l *Ledger) Commit(now int64, batch []Transfer) Batch {
-	if now < 0 || now > TimeMax {
-		panic(fmt.Sprintf("ledger: Commit at %d: now must be in [0, TimeMax]", now))
+// A rejection is remembered (see Result): a repeat of the id answers the same code, now and after a restart,
+// and can never succeed later. Submit panics when no batch is open or batch is longer than BatchLenMax.
+func (l *Ledger) Submit(batch []Transfer) []Result {
+	results := make([]Result, len(batch))
+	l.decideAll(batch, results, true)
+	return results
+}
+
+// Propose applies transfers in the open batch only if every one of them applies; otherwise it applies none and
+// remembers nothing, and the results say why. It is for decisions a rail takes inside the writer on stable
+// balances (releasing queued orders, an offsetting set, a cycle's nets): a proposal that does not fit leaves
+// no trace, so its ids stay free for the next attempt.
+func (l *Ledger) Propose(batch []Transfer) ([]Result, bool) {
+	results := make([]Result, len(batch))
+	start, lastBefore := len(l.cur.Applied), l.last
+	l.decideAll(batch, results, false)
+	for _, r := range results {
+		if r != OK {
+			l.undo(start, lastBefore)
+			return results, false
+		}
+	}
+	return results, true
+}
+
+func (l *Ledger) decideAll(batch []Transfer, results []Result, remember bool) {
+	if !l.open {
+		panic("ledger: no batch is open")
 	}
 	if len(batch) > BatchLenMax {
-		panic(fmt.Sprintf("ledger: Commit of %d transfers: more than BatchLenMax", len(batch)))
+		panic(fmt.Sprintf("ledger: %d transfers: more than BatchLenMax", len(batch)))
 	}
-	l.seq++
-	b := Batch{Results: make([]Result, len(batch)), seq: l.seq, prev: l.top, lastBefore: l.last}
-	l.top = l.seq
-	l.beginChange()
-	b.Expired = l.expire(now)
-	applied := make([]Transfer, 0, len(batch))
-	for i := 0; i < len(batch); {
-		if batch[i].Flags&FlagLinked == 0 {
-			var p plan
-			r := l.decide(&batch[i], &p)
-			if r == OK {
-				applied = l.apply(now, &p, applied)
+	var dup []bool
+	if len(batch) > 1 {
+		if l.seen == nil {
+			l.seen = make(map[ID]struct{}, len(batch))
+		}
+		clear(l.seen)
+		for i := range batch {
+			id := batch[i].ID
+			if id.IsZero() {
+				continue
 			}
-			b.Results[i] = r
+			if _, ok := l.seen[id]; ok {
+				if dup == nil {
+					dup = make([]bool, len(batch))
+				}
+				dup[i] = true
+			}
+			l.seen[id] = struct{}{}
+		}
+	}
+	isDup := func(i int) bool { return dup != nil && dup[i] }
+	for i := 0; i < len(batch); {
+		if batch[i].Flags&(FlagLinked|FlagNet) == 0 { // a lone FlagNet transfer is a chain of one, netted
+			var p plan
+			r := l.decide(&batch[i], &p, isDup(i), false)
+			if r == OK {
+				l.apply(&p)
+			} else {
+				l.reject(&batch[i], r, remember)
+			}
+			results[i] = r
 			i++
 			continue
 		}
@@ -65,78 +165,117 @@ func (l *Ledger) Commit(now int64, batch []Transfer) Batch {
 		}
 		if end == len(batch) {
 			for k := i; k < end-1; k++ {
-				b.Results[k] = LinkedEventFailed
+				results[k] = LinkedEventFailed
 			}
-			b.Results[end-1] = LinkedEventChainOpen
+			results[end-1] = LinkedEventChainOpen
 			break
 		}
-		applied = l.commitChain(now, batch[i:end+1], b.Results[i:end+1], applied)
+		l.decideChain(batch[i:end+1], results[i:end+1], dup, i, remember)
 		i = end + 1
 	}
-	b.Applied = applied
-	b.Accounts = l.endChange()
-	return b
 }
 
-func (l *Ledger) commitChain(now int64, chain []Transfer, results []Result, applied []Transfer) []Transfer {
+// reject remembers a rejection when it is one to remember and the id is not held already.
+func (l *Ledger) reject(t *Transfer, r Result, remember bool) {
+	if !remember || !r.remembered() || t.ID.IsZero() || l.holds(t.ID) {
+		return
+	}
+	l.rejected[t.ID] = r
+	l.hold(t.ID, l.now)
+	l.cur.Rejected = append(l.cur.Rejected, Rejection{ID: t.ID, Result: r, At: l.now})
+}
+
+// undo exactly undoes the transfers applied in this batch from position start on, newest first.
+func (l *Ledger) undo(start int, lastBefore int64) {
+	for j := len(l.cur.Applied) - 1; j >= start; j-- {
+		l.unapply(&l.cur.Applied[j])
+	}
+	l.cur.Applied = l.cur.Applied[:start]
+	l.last = lastBefore
+}
+
+func (l *Ledger) decideChain(chain []Transfer, results []Result, dup []bool, off int, remember bool) {
+	isDup := func(k int) bool { return dup != nil && dup[off+k] }
 	fail := func(k int, r Result) {
 		for j := range results {
 			results[j] = LinkedEventFailed
 		}
 		results[k] = r
+		l.reject(&chain[k], r, remember)
 	}
+	net := chain[0].Flags&FlagNet != 0
 	var p plan
-	r := l.decide(&chain[0], &p)
+	r := l.decide(&chain[0], &p, isDup(0), net)
 	if r == Exists {
 		// Nothing applies: either every member exists (a retry of the whole chain) or the chain fails on its
 		// first member. Deciding without applying is sound because an Exists changes nothing.
 		for k := 1; k < len(chain); k++ {
 			var q plan
-			if l.decide(&chain[k], &q) != Exists {
+			if l.decide(&chain[k], &q, isDup(k), net) != Exists {
 				fail(0, Exists)
-				return applied
+				return
 			}
 		}
 		for k := range results {
 			results[k] = Exists
 		}
-		return applied
+		return
 	}
-	start, lastBefore := len(applied), l.last
+	start, lastBefore := len(l.cur.Applied), l.last
 	for k := range chain {
 		if k > 0 {
-			r = l.decide(&chain[k], &p)
+			r = l.decide(&chain[k], &p, isDup(k), net)
 		}
 		if r != OK {
-			for j := len(applied) - 1; j >= start; j-- {
-				l.unapply(&applied[j], false)
-			}
-			l.last = lastBefore
+			l.undo(start, lastBefore)
 			fail(k, r)
-			return applied[:start]
+			return
 		}
-		applied = l.apply(now, &p, applied)
+		l.apply(&p)
+	}
+	if net {
+		// Every member moved money; now each debited account must be above its floor.
+		for k := range chain {
+			d := &l.accounts[l.index[chain[k].DebitAccountID]]
+			if d.Flags&FlagNegativeAllowed == 0 && d.DebitsPosted+d.DebitsPending > d.CreditsPosted {
+				l.undo(start, lastBefore)
+				fail(k, ExceedsBalance)
+				return
+			}
+		}
 	}
 	for k := range results {
 		results[k] = OK
 	}
-	return applied
 }
 
-// decide checks in against the current state, in the order of precedence of Result, and on OK fills p.
-func (l *Ledger) decide(in *Transfer, p *plan) Result {
+// decide checks in against the current state, in the order of precedence of Result, and on OK fills p. dup
+// says the id appeared earlier in the same call. net is whether in's chain is netted (its first member carries
+// FlagNet): a member that differs has FlagsInvalid, since a chain is netted whole or not at all, and the floor
+// check of a netted member waits for the end of the chain.
+func (l *Ledger) decide(in *Transfer, p *plan, dup, net bool) Result {
 	if in.ID.IsZero() {
 		return IDZero
+	}
+	if dup {
+		return IDDuplicate
+	}
+	if r, ok := l.rejected[in.ID]; ok {
+		return r // a remembered rejection answers the same, whatever the repeat carries
 	}
 	if in.Timestamp != 0 {
 		return TimestampMustBeZero
 	}
 	kind := in.Flags & (FlagPending | flagsResolve)
-	if in.Flags&^transferFlagsKnown != 0 || kind&(kind-1) != 0 {
+	if in.Flags&^transferFlagsKnown != 0 || kind&(kind-1) != 0 || in.Flags&FlagNet != 0 && kind != 0 ||
+		(in.Flags&FlagNet != 0) != net {
 		return FlagsInvalid
 	}
 	if len(in.Reference) > ReferenceLenMax {
 		return ReferenceTooLong
+	}
+	if !TextValid(in.Reference) {
+		return ReferenceInvalid
 	}
 	resolve := kind&flagsResolve != 0
 	if in.Amount < 0 || in.Amount == 0 && !resolve {
@@ -189,7 +328,7 @@ func (l *Ledger) decide(in *Transfer, p *plan) Result {
 		addOverflows(c.CreditsPosted+c.CreditsPending, in.Amount) {
 		return Overflow
 	}
-	if d.Flags&FlagNoNegative != 0 && d.DebitsPosted+d.DebitsPending+in.Amount > d.CreditsPosted {
+	if !net && d.Flags&FlagNegativeAllowed == 0 && d.DebitsPosted+d.DebitsPending+in.Amount > d.CreditsPosted {
 		return ExceedsBalance
 	}
 	p.t, p.dr, p.cr = *in, dr, cr
@@ -296,13 +435,18 @@ func (l *Ledger) decideResolve(in *Transfer, p *plan) Result {
 // zero fields stand for the pending transfer's.
 func (l *Ledger) existsResolve(in, e *Transfer) Result {
 	if in.Flags != e.Flags || in.PendingID != e.PendingID || in.Timeout != e.Timeout || in.Reference != e.Reference ||
-		!in.DebitAccountID.IsZero() && in.DebitAccountID != e.DebitAccountID ||
+		in.UserData != e.UserData || !in.DebitAccountID.IsZero() && in.DebitAccountID != e.DebitAccountID ||
 		!in.CreditAccountID.IsZero() && in.CreditAccountID != e.CreditAccountID ||
 		in.Ledger != 0 && in.Ledger != e.Ledger {
 		return ExistsWithDifferentFields
 	}
-	pt := l.transfers[e.PendingID] // e was resolved against it, so it is there
+	// e was resolved against its pending transfer; the writer loads that one when it is not held (Missing).
+	// Without it, a zero code or amount stands for e's own.
 	code, amount := in.Code, in.Amount
+	pt, ok := l.transfers[e.PendingID]
+	if !ok {
+		pt.Code, pt.Amount = e.Code, e.Amount
+	}
 	if code == 0 {
 		code = pt.Code
 	}
@@ -315,9 +459,9 @@ func (l *Ledger) existsResolve(in, e *Transfer) Result {
 	return Exists
 }
 
-// apply applies a decided transfer: stamps it, moves the balances, records it.
-func (l *Ledger) apply(now int64, p *plan, applied []Transfer) []Transfer {
-	ts := max(now, l.last+1)
+// apply applies a decided transfer: stamps it, moves the balances, records it in the open batch.
+func (l *Ledger) apply(p *plan) {
+	ts := max(l.now, l.last+1)
 	l.last = ts
 	t := &p.t
 	t.Timestamp = ts
@@ -346,18 +490,20 @@ func (l *Ledger) apply(now int64, p *plan, applied []Transfer) []Transfer {
 		l.pending[t.PendingID] = state
 		l.activePending--
 		l.totalsOf(t.Ledger).pendingActive -= uint64(p.pendingAmount)
+		l.hold(t.PendingID, ts) // resolved: it may now leave memory with the window
 	default:
 		d.DebitsPosted += t.Amount
 		c.CreditsPosted += t.Amount
 	}
 	l.transfers[t.ID] = *t
-	return append(applied, *t)
+	l.hold(t.ID, ts)
+	l.cur.Applied = append(l.cur.Applied, *t)
 }
 
-// unapply exactly undoes apply of t, the latest applied transfer not yet undone. repush puts the pending
-// transfer that t posted or voided back on the expiry heap: needed by Rollback, whose earlier sweeps may have
-// dropped the entry; within a batch the entry is still there.
-func (l *Ledger) unapply(t *Transfer, repush bool) {
+// unapply exactly undoes apply of t, the latest applied transfer of the open batch not yet undone. The expiry
+// heap still holds the entry of a pending transfer that t posted or voided (deletion there is lazy), and the
+// retention queue's entries for t are skipped when their time comes.
+func (l *Ledger) unapply(t *Transfer) {
 	dr, ok1 := l.index[t.DebitAccountID]
 	cr, ok2 := l.index[t.CreditAccountID]
 	if !ok1 || !ok2 {
@@ -388,9 +534,6 @@ func (l *Ledger) unapply(t *Transfer, repush bool) {
 		l.pending[t.PendingID] = PendingActive
 		l.activePending++
 		l.totalsOf(t.Ledger).pendingActive += uint64(pt.Amount)
-		if repush && pt.Timeout != 0 {
-			l.expiry.push(expiryEntry{deadline: deadline(&pt), ts: pt.Timestamp, id: pt.ID})
-		}
 	default:
 		d.DebitsPosted -= t.Amount
 		c.CreditsPosted -= t.Amount
@@ -405,10 +548,11 @@ func (l *Ledger) expire(now int64) []ID {
 		e := l.expiry.pop()
 		t, ok := l.transfers[e.id]
 		if !ok || l.pending[e.id] != PendingActive || t.Timestamp != e.ts || deadline(&t) != e.deadline {
-			continue // posted, voided or rolled back since it was scheduled
+			continue // posted, voided or undone since it was scheduled
 		}
 		l.release(&t, -1)
 		l.pending[t.ID] = PendingExpired
+		l.hold(t.ID, now)
 		out = append(out, t.ID)
 	}
 	return out
@@ -427,30 +571,4 @@ func (l *Ledger) release(t *Transfer, sign int64) {
 	l.accounts[cr].CreditsPending += sign * t.Amount
 	l.activePending += int(sign)
 	l.totalsOf(t.Ledger).pendingActive += uint64(sign * t.Amount)
-}
-
-// Rollback exactly undoes b, the latest Commit not yet rolled back: balances, pending states, the idempotency
-// index and the last timestamp return to what they were before it. The writer calls it when it cannot
-// persist b, so that memory matches storage; batches roll back in the reverse order of their commits. It
-// panics when b is not the latest batch (a bug in the caller).
-func (l *Ledger) Rollback(b Batch) {
-	if b.seq == 0 || b.seq != l.top {
-		panic("ledger: Rollback of a batch that is not the latest committed one")
-	}
-	l.beginChange()
-	for i := len(b.Applied) - 1; i >= 0; i-- {
-		l.unapply(&b.Applied[i], true)
-	}
-	for i := len(b.Expired) - 1; i >= 0; i-- {
-		t, ok := l.transfers[b.Expired[i]]
-		if !ok || l.pending[t.ID] != PendingExpired {
-			panic(fmt.Sprintf("ledger: Rollback: expired transfer %s is not expired", b.Expired[i]))
-		}
-		l.release(&t, +1)
-		l.pending[t.ID] = PendingActive
-		l.expiry.push(expiryEntry{deadline: deadline(&t), ts: t.Timestamp, id: t.ID})
-	}
-	l.last = b.lastBefore
-	l.top = b.prev
-	l.endChange()
 }

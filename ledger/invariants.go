@@ -11,7 +11,7 @@ import (
 // (or this package) is wrong.
 var ErrInvariant = errors.New("ledger: invariant broken")
 
-// beginChange starts tracking which accounts a Commit or Rollback changes.
+// beginChange starts tracking which accounts a batch (Begin … End) changes.
 func (l *Ledger) beginChange() {
 	l.gen++
 	l.touched = l.touched[:0]
@@ -34,7 +34,7 @@ func (l *Ledger) touch(i int32) {
 // have refused).
 //
 // Per touched account: no balance is negative, neither debits_posted + debits_pending nor credits_posted +
-// credits_pending passes int64, and a FlagNoNegative account is not below zero. Per touched ledger: the change
+// credits_pending passes int64, and an account without FlagNegativeAllowed is not below zero. Per touched ledger: the change
 // moved debits and credits, posted and pending, by the same sums, and the pending sums equal the sum of the
 // active pending transfers' amounts.
 func (l *Ledger) endChange() []Account {
@@ -46,7 +46,7 @@ func (l *Ledger) endChange() []Account {
 			addOverflows(a.DebitsPosted, a.DebitsPending) || addOverflows(a.CreditsPosted, a.CreditsPending) {
 			panic(fmt.Sprintf("ledger: account %s: balances out of range: %+v", a.ID, balancesOf(a)))
 		}
-		if a.Flags&FlagNoNegative != 0 && a.DebitsPosted+a.DebitsPending > a.CreditsPosted {
+		if a.Flags&FlagNegativeAllowed == 0 && a.DebitsPosted+a.DebitsPending > a.CreditsPosted {
 			panic(fmt.Sprintf("ledger: account %s must not go negative: %+v", a.ID, balancesOf(a)))
 		}
 		if balancesOf(a) == *b {
@@ -105,7 +105,7 @@ type ledgerSums struct {
 // CheckInvariants checks the whole state, in O(accounts + pending transfers), and returns an error wrapping
 // ErrInvariant that names the first broken rule:
 //   - no balance is negative, neither debits_posted + debits_pending nor credits_posted + credits_pending
-//     passes int64, and no FlagNoNegative account is below zero;
+//     passes int64, and no account without FlagNegativeAllowed is below zero;
 //   - per ledger, the sum of debits_posted equals the sum of credits_posted and the sum of debits_pending that
 //     of credits_pending (so balances sum to zero: money is only ever moved);
 //   - per account, debits_pending and credits_pending equal the sums of the active pending transfers that
@@ -134,7 +134,7 @@ func (l *Ledger) CheckInvariants() error {
 		if addOverflows(a.DebitsPosted, a.DebitsPending) || addOverflows(a.CreditsPosted, a.CreditsPending) {
 			return fmt.Errorf("%w: account %s: posted + pending passes int64: %+v", ErrInvariant, a.ID, balancesOf(a))
 		}
-		if a.Flags&FlagNoNegative != 0 && a.DebitsPosted+a.DebitsPending > a.CreditsPosted {
+		if a.Flags&FlagNegativeAllowed == 0 && a.DebitsPosted+a.DebitsPending > a.CreditsPosted {
 			return fmt.Errorf("%w: account %s must not go negative but has %d available", ErrInvariant, a.ID, a.Available())
 		}
 		s := sumsOf(a.Ledger)

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Errors of the operator's and the restorer's calls. Business rejections are Result and AccountResult codes,
@@ -13,29 +16,41 @@ var (
 	ErrAccountFlags    = errors.New("ledger: account flags invalid")
 )
 
-// Ledger is the in-memory double-entry state machine: accounts and their balances, every applied transfer (the
-// idempotency index), the state of every pending transfer and the clock of the latest applied transfer. It is
-// not safe for concurrent use: one writer owns it.
+// Ledger is the in-memory double-entry state machine: accounts and their balances, the transfers applied
+// within the retention window (the idempotency index), the rejections remembered within it, the state of every
+// pending transfer held and the clock of the latest applied transfer. It is not safe for concurrent use: one
+// writer owns it.
 type Ledger struct {
 	accounts  []Account    // every account, in creation order
 	index     map[ID]int32 // account id → position in accounts
-	touchGen  []uint64     // per account: the change generation that last snapshotted it
+	keys      map[externalKey]int32
+	touchGen  []uint64 // per account: the change generation that last snapshotted it
 	transfers map[ID]Transfer
 	pending   map[ID]PendingState
+	rejected  map[ID]Result // remembered rejections
 	expiry    expiryHeap
 	totals    map[LedgerID]*ledgerTotals
+	window    retention
 
 	activePending int
 	last          int64 // timestamp of the latest applied transfer
 
-	// Rollback works on a stack of batches: seq numbers every Commit, top is the latest one not rolled back.
-	seq, top uint64
+	// The batch being decided, between Begin and End.
+	open bool
+	now  int64
+	cur  Batch
+	seen map[ID]struct{} // ids of the current Submit call, to find duplicates
 
-	// Scratch of the change being made (a Commit or a Rollback), reused across calls.
+	// Scratch of the change being made, reused across batches.
 	gen            uint64
 	touched        []int32    // accounts snapshotted in this change, in first-touch order
 	before         []balances // their balances before the change, parallel to touched
 	touchedLedgers []*ledgerTotals
+}
+
+type externalKey struct {
+	ledger LedgerID
+	key    string
 }
 
 // balances are the four running sums of an account.
@@ -66,7 +81,10 @@ func New() *Ledger {
 		index:     make(map[ID]int32),
 		transfers: make(map[ID]Transfer),
 		pending:   make(map[ID]PendingState),
+		rejected:  make(map[ID]Result),
+		keys:      make(map[externalKey]int32),
 		totals:    make(map[LedgerID]*ledgerTotals),
+		window:    retention{horizon: math.MinInt64},
 	}
 }
 
@@ -81,7 +99,7 @@ func (l *Ledger) totalsOf(id LedgerID) *ledgerTotals {
 
 // CreateAccounts creates accounts, deciding each in order: a repeat of an account created earlier (even in the
 // same call) is AccountExists and changes nothing. The caller persists the accounts whose result is AccountOK;
-// if it cannot, RollbackAccounts forgets them again.
+// if it cannot, it must rebuild the ledger from storage (the writer's crash-stop): nothing is undone by hand.
 func (l *Ledger) CreateAccounts(accts []Account) []AccountResult {
 	res := make([]AccountResult, len(accts))
 	for i := range accts {
@@ -96,63 +114,71 @@ func (l *Ledger) createAccount(a *Account) AccountResult {
 		return AccountIDZero
 	case a.Ledger == 0:
 		return AccountLedgerZero
-	case a.Kind == 0 || a.Kind > KindIssuance:
+	case a.Kind == 0 || a.Kind > kindLast:
 		return AccountKindInvalid
-	case a.Flags&^accountFlagsKnown != 0, a.Kind == KindIssuance && a.Flags&FlagNoNegative != 0:
+	case a.Flags&^accountFlagsKnown != 0, a.Kind == KindIssuance && a.Flags&FlagNegativeAllowed == 0:
 		return AccountFlagsInvalid
 	case len(a.Name) > NameLenMax:
 		return AccountNameTooLong
+	case !TextValid(a.Name):
+		return AccountNameInvalid
+	case len(a.ExternalKey) > ExternalKeyLenMax || !keyValid(a.ExternalKey):
+		return AccountExternalKeyInvalid
 	case a.DebitsPending != 0 || a.DebitsPosted != 0 || a.CreditsPending != 0 || a.CreditsPosted != 0:
 		return AccountBalancesMustBeZero
 	}
 	if i, ok := l.index[a.ID]; ok {
 		e := &l.accounts[i]
-		if e.Ledger != a.Ledger || e.Kind != a.Kind || e.Name != a.Name || (e.Flags^a.Flags)&FlagNoNegative != 0 {
+		if e.Ledger != a.Ledger || e.Kind != a.Kind || e.Name != a.Name || e.ExternalKey != a.ExternalKey ||
+			(e.Flags^a.Flags)&FlagNegativeAllowed != 0 {
 			return AccountExistsWithDifferentFields
 		}
 		return AccountExists
 	}
+	k := externalKey{a.Ledger, a.ExternalKey}
+	if a.ExternalKey != "" {
+		if _, taken := l.keys[k]; taken {
+			return AccountExternalKeyTaken
+		}
+	}
 	if len(l.accounts) == math.MaxInt32 {
 		panic("ledger: more than 2^31-1 accounts")
 	}
-	l.index[a.ID] = int32(len(l.accounts))
-	l.accounts = append(l.accounts, *a)
-	l.touchGen = append(l.touchGen, 0)
-	l.totalsOf(a.Ledger).accounts++
+	l.addAccount(*a)
 	return AccountOK
 }
 
-// RollbackAccounts undoes a CreateAccounts call whose accounts could not be persisted: it forgets every account
-// whose result is AccountOK. It must come before any other call creates accounts or moves money on them; it
-// panics when an account to forget is not among the latest created or has a balance, because then memory
-// and storage have already parted.
-func (l *Ledger) RollbackAccounts(accts []Account, results []AccountResult) {
-	if len(accts) != len(results) {
-		panic("ledger: RollbackAccounts: accounts and results differ in length")
+func (l *Ledger) addAccount(a Account) {
+	i := int32(len(l.accounts))
+	l.index[a.ID] = i
+	if a.ExternalKey != "" {
+		l.keys[externalKey{a.Ledger, a.ExternalKey}] = i
 	}
-	for i := len(accts) - 1; i >= 0; i-- {
-		if results[i] != AccountOK {
-			continue
-		}
-		n := len(l.accounts) - 1
-		j, ok := l.index[accts[i].ID]
-		if !ok || int(j) != n {
-			panic(fmt.Sprintf("ledger: RollbackAccounts: account %s is not the latest created", accts[i].ID))
-		}
-		if balancesOf(&l.accounts[n]) != (balances{}) {
-			panic(fmt.Sprintf("ledger: RollbackAccounts: account %s has moved money", accts[i].ID))
-		}
-		delete(l.index, accts[i].ID)
-		lt := l.totals[l.accounts[n].Ledger]
-		if lt.accounts--; lt.accounts == 0 && lt.debitsPending|lt.debitsPosted|lt.creditsPending|lt.creditsPosted|lt.pendingActive == 0 {
-			delete(l.totals, l.accounts[n].Ledger)
-		}
-		l.accounts = l.accounts[:n]
-		l.touchGen = l.touchGen[:n]
-	}
+	l.accounts = append(l.accounts, a)
+	l.touchGen = append(l.touchGen, 0)
+	l.totalsOf(a.Ledger).accounts++
 }
 
-// SetAccountFlags replaces an account's flags: the operator blocks, unblocks, closes or reopens it. FlagNoNegative
+// TextValid reports whether s can be stored as PostgreSQL text: valid UTF-8 without a NUL byte.
+func TextValid(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// keyValid reports whether an external key is printable: valid UTF-8 without control characters or spaces
+// at either end, so that a SHEBA or PAN reads the same in a log line and a URL.
+func keyValid(s string) bool {
+	if !utf8.ValidString(s) || strings.TrimSpace(s) != s {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// SetAccountFlags replaces an account's flags: the operator blocks, unblocks, closes or reopens it. FlagNegativeAllowed
 // is fixed at creation (adding it could break the floor of an account already below zero; removing it would
 // let a bank create money), so f must carry it exactly as the account does. The change takes effect for the
 // next Commit; the caller persists it.
@@ -165,8 +191,8 @@ func (l *Ledger) SetAccountFlags(id ID, f AccountFlags) error {
 	if f&^accountFlagsKnown != 0 {
 		return fmt.Errorf("%w: account %s: unknown bits %#x", ErrAccountFlags, id, uint16(f&^accountFlagsKnown))
 	}
-	if (f^a.Flags)&FlagNoNegative != 0 {
-		return fmt.Errorf("%w: account %s: no_negative is fixed when the account is created", ErrAccountFlags, id)
+	if (f^a.Flags)&FlagNegativeAllowed != 0 {
+		return fmt.Errorf("%w: account %s: negative_allowed is fixed when the account is created", ErrAccountFlags, id)
 	}
 	a.Flags = f
 	return nil
@@ -181,11 +207,26 @@ func (l *Ledger) Account(id ID) (Account, bool) {
 	return l.accounts[i], true
 }
 
+// AccountByKey returns the account of the ledger with the given external key.
+func (l *Ledger) AccountByKey(ledger LedgerID, key string) (Account, bool) {
+	i, ok := l.keys[externalKey{ledger, key}]
+	if !ok || key == "" {
+		return Account{}, false
+	}
+	return l.accounts[i], true
+}
+
 // Transfer returns the applied transfer with the given id, as recorded (post and void fields filled in from
-// the pending transfer, Timestamp set).
+// the pending transfer, Timestamp set), when it is held in memory (see SetRetention).
 func (l *Ledger) Transfer(id ID) (Transfer, bool) {
 	t, ok := l.transfers[id]
 	return t, ok
+}
+
+// Rejection returns the remembered rejection of the given id, when it is held in memory.
+func (l *Ledger) Rejection(id ID) (Result, bool) {
+	r, ok := l.rejected[id]
+	return r, ok
 }
 
 // Pending returns the state of the pending transfer with the given id; false when id names no pending transfer.
@@ -196,8 +237,8 @@ func (l *Ledger) Pending(id ID) (PendingState, bool) {
 
 // Stats counts what the ledger holds.
 func (l *Ledger) Stats() Stats {
-	return Stats{Accounts: len(l.accounts), Transfers: len(l.transfers), PendingActive: l.activePending,
-		LastTimestamp: l.last}
+	return Stats{Accounts: len(l.accounts), Transfers: len(l.transfers), Rejected: len(l.rejected),
+		PendingActive: l.activePending, LastTimestamp: l.last}
 }
 
 // RestoreAccount loads an account with its stored balances, at start-up, before any Commit. Restoring an id
@@ -211,16 +252,17 @@ func (l *Ledger) RestoreAccount(a Account) {
 		old := &l.accounts[i]
 		l.addTotals(old, false)
 		l.totalsOf(old.Ledger).accounts--
+		delete(l.keys, externalKey{old.Ledger, old.ExternalKey})
 		*old = a
 		l.addTotals(old, true)
 		l.totalsOf(a.Ledger).accounts++
+		if a.ExternalKey != "" {
+			l.keys[externalKey{a.Ledger, a.ExternalKey}] = i
+		}
 		return
 	}
-	l.index[a.ID] = int32(len(l.accounts))
-	l.accounts = append(l.accounts, a)
-	l.touchGen = append(l.touchGen, 0)
+	l.addAccount(a)
 	l.addTotals(&a, true)
-	l.totalsOf(a.Ledger).accounts++
 }
 
 func (l *Ledger) addTotals(a *Account, add bool) {
@@ -235,10 +277,12 @@ func (l *Ledger) addTotals(a *Account, add bool) {
 	lt.creditsPosted += s * uint64(a.CreditsPosted)
 }
 
-// RestoreTransfer loads a stored transfer, at start-up, after the accounts and before any Commit: it rebuilds
-// the idempotency index and, for a pending transfer, its state (state is ignored for other transfers). It never
-// touches balances: the restored accounts carry them. Transfers may come in any order. It panics on a zero id,
-// a timestamp <= 0, an id restored twice or a pending transfer without a valid state: bugs in the restorer.
+// RestoreTransfer loads a stored transfer, at start-up after the accounts, or between Begin and End when the
+// store looks up an id that Missing named: it rebuilds the idempotency index and, for a pending transfer, its
+// state (state is ignored for other transfers). It never touches balances: the restored accounts carry them.
+// Transfers may come in any order. It panics on a zero id, a timestamp <= 0, an id restored twice or held as a
+// remembered rejection, or a pending transfer without a valid state: bugs in the restorer. The store restores
+// every active pending transfer and whatever else lies within the retention window.
 func (l *Ledger) RestoreTransfer(t Transfer, state PendingState) {
 	if t.ID.IsZero() || t.Timestamp <= 0 {
 		panic(fmt.Sprintf("ledger: RestoreTransfer: transfer %s: zero id or timestamp %d", t.ID, t.Timestamp))
@@ -246,6 +290,10 @@ func (l *Ledger) RestoreTransfer(t Transfer, state PendingState) {
 	if _, ok := l.transfers[t.ID]; ok {
 		panic(fmt.Sprintf("ledger: RestoreTransfer: transfer %s restored twice", t.ID))
 	}
+	if _, ok := l.rejected[t.ID]; ok {
+		panic(fmt.Sprintf("ledger: RestoreTransfer: %s is a remembered rejection", t.ID))
+	}
+	l.hold(t.ID, t.Timestamp)
 	if t.Flags&FlagPending != 0 {
 		if state < PendingActive || state > PendingExpired {
 			panic(fmt.Sprintf("ledger: RestoreTransfer: pending transfer %s: state %d", t.ID, state))
@@ -262,3 +310,24 @@ func (l *Ledger) RestoreTransfer(t Transfer, state PendingState) {
 	l.transfers[t.ID] = t
 	l.last = max(l.last, t.Timestamp)
 }
+
+// RestoreRejected loads a remembered rejection, at start-up or when the store looks up an id older than the
+// retention window: at is when it was rejected (unix ns). It panics on a zero id, a code that is never
+// remembered, or an id already held: bugs in the restorer.
+func (l *Ledger) RestoreRejected(id ID, r Result, at int64) {
+	if id.IsZero() || !r.remembered() {
+		panic(fmt.Sprintf("ledger: RestoreRejected: id %s with %v", id, r))
+	}
+	if _, ok := l.transfers[id]; ok {
+		panic(fmt.Sprintf("ledger: RestoreRejected: %s is an applied transfer", id))
+	}
+	if _, ok := l.rejected[id]; ok {
+		panic(fmt.Sprintf("ledger: RestoreRejected: %s restored twice", id))
+	}
+	l.hold(id, at)
+	l.rejected[id] = r
+}
+
+// RestoreLast raises the timestamp of the latest applied transfer to ts, at start-up, when the restorer loads
+// only the transfers of the retention window: timestamps keep increasing across everything ever stored.
+func (l *Ledger) RestoreLast(ts int64) { l.last = max(l.last, ts) }

@@ -3,8 +3,8 @@ package ledger
 // Result is the ledger's decision on one transfer. Codes are listed, and numbered, in their order of
 // precedence: when a transfer breaks several rules it gets the first one in this list (the smallest number),
 // so a given transfer in a given state always gets the same answer. Only OK applies the transfer. The numbers
-// are not persisted (rejections are not recorded), but callers log and map them: append new codes at their
-// place in the order and keep String names stable.
+// are never persisted — remembered rejections are stored by name — so a new code goes in at its place in the
+// order; the String names are stable and must never change.
 type Result uint8
 
 // Transfer results, in order of precedence. Doc comments say when each is returned.
@@ -15,9 +15,11 @@ const (
 	LinkedEventChainOpen // the last transfer of the batch has FlagLinked: its chain never closes
 
 	IDZero                    // ID is zero
+	IDDuplicate               // the ID appears earlier in the same request: the caller's bug, and nothing is remembered
 	TimestampMustBeZero       // Timestamp is not zero: the ledger sets it
 	FlagsInvalid              // unknown flag bits, or more than one of pending / post / void
 	ReferenceTooLong          // Reference is longer than ReferenceLenMax bytes
+	ReferenceInvalid          // Reference is not valid UTF-8 or holds a NUL byte (PostgreSQL text refuses both)
 	AmountInvalid             // Amount <= 0 for a plain or pending transfer; < 0 for a post or void (0 = take it from the pending)
 	PendingIDZero             // a post or void without PendingID
 	PendingIDMustBeZero       // a plain or pending transfer with PendingID
@@ -47,7 +49,7 @@ const (
 	CreditAccountBlocked // the credit account is blocked (same)
 
 	Overflow       // a balance, or debits_posted + debits_pending, or credits_posted + credits_pending, would overflow int64
-	ExceedsBalance // the debit account has FlagNoNegative and would go below zero
+	ExceedsBalance // the debit account has no FlagNegativeAllowed and would go below zero (for a FlagNet chain: after the whole chain)
 
 	resultCount // not a result: the number of results
 )
@@ -57,9 +59,11 @@ var resultNames = [resultCount]string{
 	LinkedEventFailed:         "linked_event_failed",
 	LinkedEventChainOpen:      "linked_event_chain_open",
 	IDZero:                    "id_zero",
+	IDDuplicate:               "id_duplicate",
 	TimestampMustBeZero:       "timestamp_must_be_zero",
 	FlagsInvalid:              "flags_invalid",
 	ReferenceTooLong:          "reference_too_long",
+	ReferenceInvalid:          "reference_invalid",
 	AmountInvalid:             "amount_invalid",
 	PendingIDZero:             "pending_id_zero",
 	PendingIDMustBeZero:       "pending_id_must_be_zero",
@@ -88,12 +92,34 @@ var resultNames = [resultCount]string{
 	ExceedsBalance:            "exceeds_balance",
 }
 
-// String returns the result's snake_case name, stable for logs and APIs.
+// String returns the result's snake_case name, stable for logs, APIs and storage.
 func (r Result) String() string {
 	if r < resultCount {
 		return resultNames[r]
 	}
 	return "result_invalid"
+}
+
+// ParseResult returns the result with the given String name.
+func ParseResult(name string) (Result, bool) {
+	for r, n := range resultNames {
+		if n == name {
+			return Result(r), true
+		}
+	}
+	return 0, false
+}
+
+// remembered reports whether a rejection with this code is remembered for its id, so that a repeat of the id
+// answers it again and can never succeed later. Not remembered: a success, the codes that speak of the id
+// itself or of another transfer (zero, a duplicate within the request, an applied transfer of that id, a
+// chain member that failed because another did, a chain left open: the id may still be used rightly).
+func (r Result) remembered() bool {
+	switch r {
+	case OK, LinkedEventFailed, LinkedEventChainOpen, IDZero, IDDuplicate, ExistsWithDifferentFields, Exists:
+		return false
+	}
+	return true
 }
 
 // AccountResult is the ledger's decision on creating one account, in order of precedence like Result.
@@ -105,11 +131,14 @@ const (
 	AccountIDZero                                         // ID is zero
 	AccountLedgerZero                                     // Ledger is zero
 	AccountKindInvalid                                    // Kind is not one of the Kind constants
-	AccountFlagsInvalid                                   // unknown flag bits, or FlagNoNegative on a KindIssuance account
+	AccountFlagsInvalid                                   // unknown flag bits, or a KindIssuance account without FlagNegativeAllowed
 	AccountNameTooLong                                    // Name is longer than NameLenMax bytes
+	AccountNameInvalid                                    // Name is not valid UTF-8 or holds a NUL byte
+	AccountExternalKeyInvalid                             // ExternalKey is longer than ExternalKeyLenMax, not valid UTF-8, or holds a control character
 	AccountBalancesMustBeZero                             // a new account starts with every balance at 0
-	AccountExistsWithDifferentFields                      // an account with this ID exists with another ledger, kind, name or FlagNoNegative
+	AccountExistsWithDifferentFields                      // an account with this ID exists with another ledger, kind, name, external key or FlagNegativeAllowed
 	AccountExists                                         // this very account exists (FlagBlocked and FlagClosed are not compared: the operator changes them)
+	AccountExternalKeyTaken                               // another account of the same ledger has this ExternalKey
 
 	accountResultCount // not a result
 )
@@ -121,9 +150,12 @@ var accountResultNames = [accountResultCount]string{
 	AccountKindInvalid:               "kind_invalid",
 	AccountFlagsInvalid:              "flags_invalid",
 	AccountNameTooLong:               "name_too_long",
+	AccountNameInvalid:               "name_invalid",
+	AccountExternalKeyInvalid:        "external_key_invalid",
 	AccountBalancesMustBeZero:        "balances_must_be_zero",
 	AccountExistsWithDifferentFields: "exists_with_different_fields",
 	AccountExists:                    "exists",
+	AccountExternalKeyTaken:          "external_key_taken",
 }
 
 // String returns the result's snake_case name.

@@ -14,10 +14,13 @@ const (
 	// reservation lasts minutes; a PAYA return is due by the end of the next business day, a week at most across
 	// Nowruz). It also keeps timestamp + timeout far from int64 overflow.
 	TimeoutMax = 31 * 24 * 3600
-	// BatchLenMax bounds the transfers of one Commit: the writer batches 1,000–10,000 transfers; a longer batch
-	// is a bug in the caller, and Commit panics.
+	// BatchLenMax bounds the transfers of one Submit, Propose or Commit call: the writer batches 1,000–10,000
+	// transfers; a longer call is a bug in the caller, and it panics.
 	BatchLenMax = 1 << 16
-	// TimeMax bounds the now given to Commit, in unix nanoseconds: 2^62 ns is the year 2116, and the 2^62 ns
+	// ExternalKeyLenMax bounds Account.ExternalKey, in bytes: a SHEBA is 26 characters and a PAN 16; 64 leaves
+	// room for a rail's prefix ("pan:", "sheba:") without letting a key grow into a name.
+	ExternalKeyLenMax = 64
+	// TimeMax bounds the now given to Begin (and Commit), in unix nanoseconds: 2^62 ns is the year 2116, and the 2^62 ns
 	// left above it mean that neither timestamp + 1 nor timestamp + TimeoutMax seconds can overflow int64.
 	TimeMax = 1 << 62
 )
@@ -36,17 +39,21 @@ const LedgerCBI LedgerID = 1
 // AccountKind says what an account is for. Values are persisted: never renumber them.
 type AccountKind uint8
 
-// Account kinds. Only KindIssuance has a rule attached (it must not carry FlagNoNegative); the others label
+// Account kinds. Only KindIssuance has a rule attached (it must carry FlagNegativeAllowed); the others label
 // accounts for reports and for the rails.
 const (
 	KindSettlement AccountKind = 1 + iota // a bank's settlement account at the CBI
 	KindCustomer                          // a customer's account in a bank's book
 	KindFee                               // fees collected by the switch or a bank
 	KindSuspense                          // money in transit between books or awaiting investigation
-	KindIssuance                          // the CBI's own account: the only one meant to create money; may go negative
+	KindIssuance                          // the CBI's own account: the only one meant to create money; must be FlagNegativeAllowed
+	KindClearing                          // a deferred rail's clearing account in a book (PAYA, the card switch): what is owed or due until the net settles
+	KindMirror                            // a simulated bank's mirror, in its own book, of its settlement account at the CBI
+
+	kindLast = KindMirror
 )
 
-var kindNames = [...]string{"", "settlement", "customer", "fee", "suspense", "issuance"}
+var kindNames = [...]string{"", "settlement", "customer", "fee", "suspense", "issuance", "clearing", "mirror"}
 
 // String returns the kind's snake_case name.
 func (k AccountKind) String() string {
@@ -61,15 +68,17 @@ type AccountFlags uint16
 
 // Account flags.
 const (
-	// FlagNoNegative sets a floor of zero: debits_posted + debits_pending must not exceed credits_posted.
-	// Fixed when the account is created.
-	FlagNoNegative AccountFlags = 1 << iota
+	// FlagNegativeAllowed lifts the floor of zero that every other account has (debits_posted + debits_pending
+	// must not exceed credits_posted). Only accounts that are meant to go negative carry it — the CBI's issuance
+	// account, a rail's clearing account — and only when created so explicitly: an account created without
+	// it can never create money by omission. Fixed when the account is created.
+	FlagNegativeAllowed AccountFlags = 1 << iota
 	// FlagBlocked stops all debits and credits (the operator's freeze); set and cleared by SetAccountFlags.
 	FlagBlocked
 	// FlagClosed stops all debits and credits for good; set by SetAccountFlags.
 	FlagClosed
 
-	accountFlagsKnown    = FlagNoNegative | FlagBlocked | FlagClosed
+	accountFlagsKnown    = FlagNegativeAllowed | FlagBlocked | FlagClosed
 	accountFlagsOperator = FlagBlocked | FlagClosed // the flags SetAccountFlags may change
 )
 
@@ -81,6 +90,9 @@ type Account struct {
 	Kind   AccountKind
 	Flags  AccountFlags
 	Name   string
+	// ExternalKey is the rail's name for the account (a SHEBA, a PAN), unique within its ledger; empty for
+	// none. At most ExternalKeyLenMax bytes of printable UTF-8.
+	ExternalKey string
 
 	DebitsPending  int64
 	DebitsPosted   int64
@@ -92,7 +104,7 @@ type Account struct {
 func (a Account) Balance() int64 { return a.CreditsPosted - a.DebitsPosted }
 
 // Available is what the account may still spend: its balance less the debits reserved by pending transfers.
-// An account with FlagNoNegative never has Available below zero.
+// An account without FlagNegativeAllowed never has Available below zero.
 func (a Account) Available() int64 { return a.CreditsPosted - a.DebitsPosted - a.DebitsPending }
 
 // TransferFlags say what kind of transfer a Transfer is and whether it links to the next. Values are
@@ -111,8 +123,13 @@ const (
 	FlagPostPending
 	// FlagVoidPending releases the pending transfer PendingID.
 	FlagVoidPending
+	// FlagNet checks a linked chain's floors on its net effect: every member moves money first, and only
+	// then must each account debited by the chain be above its floor. A cyclic set A→B→C→A between banks
+	// with nothing on account settles as one chain this way (gridlock offsetting, a PAYA cycle's nets). Every
+	// member of the chain must carry it, and only plain transfers may (flags_invalid otherwise).
+	FlagNet
 
-	transferFlagsKnown = FlagLinked | FlagPending | FlagPostPending | FlagVoidPending
+	transferFlagsKnown = FlagLinked | FlagPending | FlagPostPending | FlagVoidPending | FlagNet
 	flagsResolve       = FlagPostPending | FlagVoidPending
 )
 
@@ -124,10 +141,11 @@ type Transfer struct {
 	Amount          int64
 	Ledger          LedgerID
 	Code            uint16 // the kind of movement, defined by the rails; the ledger only records it
+	UserData        ID     // the rail's object that caused the transfer (an order, entry or card transfer id); zero for none
 	Flags           TransferFlags
 	PendingID       ID     // for FlagPostPending and FlagVoidPending: the pending transfer to resolve
 	Timeout         int64  // for FlagPending: seconds until the reservation expires; 0 never expires
-	Reference       string // free text, at most ReferenceLenMax bytes
+	Reference       string // free text: at most ReferenceLenMax bytes of UTF-8 without NUL
 	Timestamp       int64  // unix nanoseconds, set by the ledger when applied; must be 0 on input
 }
 
@@ -139,7 +157,7 @@ const (
 	PendingActive  PendingState = 1 + iota // reserved, waiting to be posted or voided
 	PendingPosted                          // posted (in full or in part) by a FlagPostPending transfer
 	PendingVoided                          // released by a FlagVoidPending transfer
-	PendingExpired                         // released by Commit when its timeout passed
+	PendingExpired                         // released by Begin when its timeout passed
 )
 
 var pendingNames = [...]string{"", "active", "posted", "voided", "expired"}
@@ -155,7 +173,8 @@ func (s PendingState) String() string {
 // Stats counts what the ledger holds.
 type Stats struct {
 	Accounts      int   // accounts of every ledger
-	Transfers     int   // transfers applied (and restored): the idempotency index
+	Transfers     int   // transfers applied (and restored or loaded) and held in memory: the idempotency index
+	Rejected      int   // rejected transfer ids held in memory: their rejections are remembered
 	PendingActive int   // pending transfers still reserving money
 	LastTimestamp int64 // the timestamp of the latest applied transfer, unix ns
 }

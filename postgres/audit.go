@@ -143,7 +143,7 @@ func Audit(ctx context.Context, pool *pgxpool.Pool) (AuditReport, error) {
 		}
 
 		rows, err = tx.Query(ctx, `SELECT id, credits_posted - debits_posted - debits_pending FROM accounts
-			WHERE (flags & $1) <> 0 AND debits_posted + debits_pending > credits_posted`, int32(ledger.FlagNoNegative))
+			WHERE (flags & $1) = 0 AND debits_posted + debits_pending > credits_posted`, int32(ledger.FlagNegativeAllowed))
 		if err != nil {
 			return err
 		}

@@ -3,102 +3,194 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tasvieh/tasvieh/ledger"
-	"github.com/tasvieh/tasvieh/outbox"
 )
 
 var transferColumns = []string{"id", "debit_account_id", "credit_account_id", "amount", "ledger", "code", "flags",
-	"pending_id", "timeout_s", "reference", "ts"}
+	"pending_id", "timeout_s", "reference", "ts", "user_data"}
 
-// persist writes decided batches, in order, in one transaction: the transfers by COPY, the pending states and
-// the balances of every touched account each in one statement, and the events by COPY.
+// persist writes decided batches, in order, in one transaction on the write connection, within WriteTimeout:
+// new accounts, flag changes, the transfers by COPY, the pending states, the balances of every touched
+// account, the remembered rejections, the events by COPY and the rail rows. Any error means the outcome is
+// unknown: the caller crash-stops.
 func (s *Store) persist(batches []*decided) error {
-	ctx := context.Background()
-	b, events := merge(batches)
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if len(b.Applied) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"transfers"}, transferColumns, &transferRows{ts: b.Applied, i: -1}); err != nil {
-				return fmt.Errorf("copy transfers: %w", err)
-			}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.WriteTimeout)
+	defer cancel()
+	conn := batches[len(batches)-1].conn
+	m := merge(batches)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit it is a no-op; on error the writer reconnects
+	if err := writeBatch(ctx, tx, m); err != nil {
+		return err
+	}
+	h := s.hooks.Load()
+	if h != nil && h.beforeCommit != nil {
+		h.beforeCommit(conn.PgConn().PID())
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if h != nil && h.afterCommit != nil {
+		if err := h.afterCommit(); err != nil {
+			return fmt.Errorf("commit (test hook): %w", err)
 		}
-		if ids, states := pendingChanges(b); len(ids) > 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO pending_transfers (id, state)
-				SELECT * FROM unnest($1::uuid[], $2::int2[])
-				ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state`, ids, states); err != nil {
-				return fmt.Errorf("pending states: %w", err)
-			}
-		}
-		if n := len(b.Accounts); n > 0 {
-			ids := make([]pgtype.UUID, n)
-			dp, dpo, cp, cpo := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-			for i, a := range b.Accounts {
-				ids[i] = pgUUID(a.ID)
-				dp[i], dpo[i], cp[i], cpo[i] = a.DebitsPending, a.DebitsPosted, a.CreditsPending, a.CreditsPosted
-			}
-			tag, err := tx.Exec(ctx, `UPDATE accounts AS a SET debits_pending = v.dp, debits_posted = v.dpo,
-					credits_pending = v.cp, credits_posted = v.cpo
-				FROM unnest($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::int8[]) AS v(id, dp, dpo, cp, cpo)
-				WHERE a.id = v.id`, ids, dp, dpo, cp, cpo)
-			if err != nil {
-				return fmt.Errorf("balances: %w", err)
-			}
-			if tag.RowsAffected() != int64(n) {
-				return fmt.Errorf("balances: updated %d accounts, want %d", tag.RowsAffected(), n)
-			}
-		}
-		if len(events) > 0 {
-			rows := make([][]any, len(events))
-			for i, e := range events {
-				rows[i] = []any{e.ID, e.Topic, e.Key, e.Type, e.Payload, e.CreatedAt}
-			}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"outbox"}, []string{"id", "topic", "key", "type", "payload", "created_at"},
-				pgx.CopyFromRows(rows)); err != nil {
-				return fmt.Errorf("copy outbox: %w", err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
-// merge joins decided batches into one: transfers and expiries in order, each account once with its latest
-// balances (an UPDATE ... FROM would apply only one of several rows for the same account).
-func merge(batches []*decided) (ledger.Batch, []outbox.Event) {
-	if len(batches) == 1 {
-		return batches[0].b, batches[0].events
-	}
-	var m ledger.Batch
-	var events []outbox.Event
+// merged is several decided batches as one write.
+type merged struct {
+	created  []ledger.Account
+	flags    []accountFlags
+	applied  []ledger.Transfer
+	expired  []ledger.ID
+	rejected []ledger.Rejection
+	accounts []ledger.Account // each once, with its latest balances
+	events   []eventRow
+	rows     []objectRow // each (kind, id) once, its latest version
+}
+
+// merge joins decided batches: an UPDATE … FROM or an upsert may touch a row only once per statement, so
+// accounts and rows keep their latest version.
+func merge(batches []*decided) merged {
+	var m merged
 	latest := map[ledger.ID]int{}
+	type rowKey struct{ kind, id string }
+	latestRow := map[rowKey]int{}
 	for _, d := range batches {
-		m.Applied = append(m.Applied, d.b.Applied...)
-		m.Expired = append(m.Expired, d.b.Expired...)
-		events = append(events, d.events...)
+		m.created = append(m.created, d.created...)
+		m.flags = append(m.flags, d.flags...)
+		m.applied = append(m.applied, d.b.Applied...)
+		m.expired = append(m.expired, d.b.Expired...)
+		m.rejected = append(m.rejected, d.b.Rejected...)
+		m.events = append(m.events, d.events...)
 		for _, a := range d.b.Accounts {
 			if i, ok := latest[a.ID]; ok {
-				m.Accounts[i] = a
+				m.accounts[i] = a
 				continue
 			}
-			latest[a.ID] = len(m.Accounts)
-			m.Accounts = append(m.Accounts, a)
+			latest[a.ID] = len(m.accounts)
+			m.accounts = append(m.accounts, a)
+		}
+		for _, r := range d.rows {
+			k := rowKey{r.kind, r.id}
+			if i, ok := latestRow[k]; ok {
+				m.rows[i] = r
+				continue
+			}
+			latestRow[k] = len(m.rows)
+			m.rows = append(m.rows, r)
 		}
 	}
-	return m, events
+	return m
+}
+
+func writeBatch(ctx context.Context, tx pgx.Tx, m merged) error {
+	if len(m.created) > 0 {
+		rows := make([][]any, len(m.created))
+		for i, a := range m.created {
+			rows[i] = []any{pgUUID(a.ID), int32(a.Ledger), int16(a.Kind), int32(a.Flags), a.Name, nullText(a.ExternalKey)}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"accounts"}, []string{"id", "ledger", "kind", "flags", "name", "external_key"},
+			pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("create accounts: %w", err)
+		}
+	}
+	for _, f := range m.flags {
+		if _, err := tx.Exec(ctx, "UPDATE accounts SET flags = $2 WHERE id = $1", pgUUID(f.id), int32(f.flags)); err != nil {
+			return fmt.Errorf("account flags: %w", err)
+		}
+	}
+	if len(m.applied) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"transfers"}, transferColumns, &transferRows{ts: m.applied, i: -1}); err != nil {
+			return fmt.Errorf("copy transfers: %w", err)
+		}
+	}
+	if ids, states := pendingChanges(m); len(ids) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO pending_transfers (id, state)
+			SELECT * FROM unnest($1::uuid[], $2::int2[])
+			ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state`, ids, states); err != nil {
+			return fmt.Errorf("pending states: %w", err)
+		}
+	}
+	if n := len(m.accounts); n > 0 {
+		ids := make([]pgtype.UUID, n)
+		dp, dpo, cp, cpo := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		for i, a := range m.accounts {
+			ids[i] = pgUUID(a.ID)
+			dp[i], dpo[i], cp[i], cpo[i] = a.DebitsPending, a.DebitsPosted, a.CreditsPending, a.CreditsPosted
+		}
+		tag, err := tx.Exec(ctx, `UPDATE accounts AS a SET debits_pending = v.dp, debits_posted = v.dpo,
+				credits_pending = v.cp, credits_posted = v.cpo
+			FROM unnest($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::int8[]) AS v(id, dp, dpo, cp, cpo)
+			WHERE a.id = v.id`, ids, dp, dpo, cp, cpo)
+		if err != nil {
+			return fmt.Errorf("balances: %w", err)
+		}
+		if tag.RowsAffected() != int64(n) {
+			return fmt.Errorf("balances: updated %d accounts, want %d", tag.RowsAffected(), n)
+		}
+	}
+	if len(m.rejected) > 0 {
+		rows := make([][]any, len(m.rejected))
+		for i, r := range m.rejected {
+			rows[i] = []any{pgUUID(r.ID), r.Result.String(), r.At}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rejected_transfers"}, []string{"id", "result", "at"}, pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("copy rejections: %w", err)
+		}
+	}
+	if len(m.events) > 0 {
+		rows := make([][]any, len(m.events))
+		for i, e := range m.events {
+			rows[i] = []any{e.ID, e.Topic, e.Key, e.Type, e.Payload, e.CreatedAt}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"outbox"}, []string{"id", "topic", "key", "type", "payload", "created_at"},
+			pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("copy outbox: %w", err)
+		}
+	}
+	if n := len(m.rows); n > 0 {
+		kinds, ids, statuses, bodies := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		transfers, ats := make([]pgtype.UUID, n), make([]int64, n)
+		for i, r := range m.rows {
+			kinds[i], ids[i], statuses[i], ats[i] = r.kind, r.id, r.status, r.at
+			bodies[i] = "{}"
+			if len(r.body) > 0 {
+				bodies[i] = string(r.body)
+			}
+			transfers[i] = nullUUID(r.transfer)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO rail_objects (kind, id, status, body, transfer_id, updated_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::uuid[], $6::int8[])
+			ON CONFLICT (kind, id) DO UPDATE SET status = EXCLUDED.status, body = EXCLUDED.body,
+				transfer_id = EXCLUDED.transfer_id, updated_at = EXCLUDED.updated_at`,
+			kinds, ids, statuses, bodies, transfers, ats); err != nil {
+			return fmt.Errorf("rail rows: %w", err)
+		}
+	}
+	return nil
 }
 
 // pendingChanges lists the pending transfers the batch created, posted, voided or expired, with their new state.
-func pendingChanges(b ledger.Batch) ([]pgtype.UUID, []int16) {
+func pendingChanges(m merged) ([]pgtype.UUID, []int16) {
 	var ids []pgtype.UUID
 	var states []int16
-	for _, id := range b.Expired {
+	for _, id := range m.expired {
 		ids = append(ids, pgUUID(id))
 		states = append(states, int16(ledger.PendingExpired))
 	}
-	for _, t := range b.Applied {
+	for _, t := range m.applied {
 		switch {
 		case t.Flags&ledger.FlagPending != 0:
 			ids = append(ids, pgUUID(t.ID))
@@ -130,57 +222,166 @@ func pendingChanges(b ledger.Batch) ([]pgtype.UUID, []int16) {
 type transferRows struct {
 	ts  []ledger.Transfer
 	i   int
-	row [11]any
+	row [12]any
 }
 
 func (r *transferRows) Next() bool { r.i++; return r.i < len(r.ts) }
 func (r *transferRows) Err() error { return nil }
 func (r *transferRows) Values() ([]any, error) {
 	t := &r.ts[r.i]
-	r.row = [11]any{pgUUID(t.ID), pgUUID(t.DebitAccountID), pgUUID(t.CreditAccountID), t.Amount, int32(t.Ledger),
-		int16(t.Code), int16(t.Flags), nullUUID(t.PendingID), t.Timeout, t.Reference, t.Timestamp}
+	r.row = [12]any{pgUUID(t.ID), pgUUID(t.DebitAccountID), pgUUID(t.CreditAccountID), t.Amount, int32(t.Ledger),
+		int32(t.Code), int16(t.Flags), nullUUID(t.PendingID), t.Timeout, t.Reference, t.Timestamp, nullUUID(t.UserData)}
 	return r.row[:], nil
 }
 
-// restore rebuilds the in-memory ledger from the database.
-func restore(ctx context.Context, pool *pgxpool.Pool) (*ledger.Ledger, error) {
-	led := ledger.New()
-	rows, err := pool.Query(ctx, `SELECT id, ledger, kind, flags, name, debits_pending, debits_posted,
-		credits_pending, credits_posted FROM accounts`)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: restore accounts: %w", err)
-	}
-	var id pgtype.UUID
-	var a ledger.Account
-	_, err = pgx.ForEachRow(rows, []any{&id, &a.Ledger, &a.Kind, &a.Flags, &a.Name, &a.DebitsPending, &a.DebitsPosted,
-		&a.CreditsPending, &a.CreditsPosted}, func() error {
-		a.ID = id.Bytes
-		led.RestoreAccount(a)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: restore accounts: %w", err)
-	}
-	rows, err = pool.Query(ctx, `SELECT t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code,
-		t.flags, t.pending_id, t.timeout_s, t.reference, t.ts, coalesce(p.state, 0)
-		FROM transfers t LEFT JOIN pending_transfers p ON p.id = t.id ORDER BY t.ts`)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: restore transfers: %w", err)
-	}
+// querier is what restore and the look-ups read through: the write connection or the pool.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+const transferSelect = `SELECT t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code, t.flags,
+	t.pending_id, t.timeout_s, t.reference, t.ts, t.user_data, coalesce(p.state, 0)
+	FROM transfers t LEFT JOIN pending_transfers p ON p.id = t.id`
+
+// scanTransfers reads rows of transferSelect, handing each transfer and its pending state to f.
+func scanTransfers(rows pgx.Rows, f func(ledger.Transfer, ledger.PendingState)) error {
 	var t ledger.Transfer
-	var debit, credit, pending pgtype.UUID
+	var id, debit, credit, pending, user pgtype.UUID
+	var code int32
 	var state int16
-	_, err = pgx.ForEachRow(rows, []any{&id, &debit, &credit, &t.Amount, &t.Ledger, &t.Code, &t.Flags, &pending,
-		&t.Timeout, &t.Reference, &t.Timestamp, &state}, func() error {
-		t.ID, t.DebitAccountID, t.CreditAccountID, t.PendingID = id.Bytes, debit.Bytes, credit.Bytes, pending.Bytes
-		if !pending.Valid {
-			t.PendingID = ledger.ID{}
+	_, err := pgx.ForEachRow(rows, []any{&id, &debit, &credit, &t.Amount, &t.Ledger, &code, &t.Flags, &pending,
+		&t.Timeout, &t.Reference, &t.Timestamp, &user, &state}, func() error {
+		if code < 0 || code > math.MaxUint16 {
+			return fmt.Errorf("transfer %s: code %d out of range", ledger.ID(id.Bytes), code)
 		}
-		led.RestoreTransfer(t, ledger.PendingState(state))
+		t.ID, t.DebitAccountID, t.CreditAccountID = id.Bytes, debit.Bytes, credit.Bytes
+		t.Code = uint16(code)
+		t.PendingID, t.UserData = ledger.ID{}, ledger.ID{}
+		if pending.Valid {
+			t.PendingID = pending.Bytes
+		}
+		if user.Valid {
+			t.UserData = user.Bytes
+		}
+		f(t, ledger.PendingState(state))
 		return nil
 	})
+	return err
+}
+
+// restore rebuilds the in-memory ledger from the database in one snapshot: every account with its balances,
+// every active pending transfer, and the transfers and rejections of the retention window (applied or
+// rejected since now - window, or whose UUIDv7 time is that recent) — not every transfer ever stored.
+func restore(ctx context.Context, conn *pgx.Conn, now int64, window time.Duration, retainedMax int) (*ledger.Ledger, error) {
+	led := ledger.New()
+	led.SetRetention(now, int64(window), retainedMax)
+	cutoff := now - int64(window)
+	err := pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, ledger, kind, flags, name, coalesce(external_key, ''), debits_pending,
+			debits_posted, credits_pending, credits_posted FROM accounts`)
+		if err != nil {
+			return fmt.Errorf("accounts: %w", err)
+		}
+		var id pgtype.UUID
+		var a ledger.Account
+		if _, err := pgx.ForEachRow(rows, []any{&id, &a.Ledger, &a.Kind, &a.Flags, &a.Name, &a.ExternalKey, &a.DebitsPending,
+			&a.DebitsPosted, &a.CreditsPending, &a.CreditsPosted}, func() error {
+			a.ID = id.Bytes
+			led.RestoreAccount(a)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("accounts: %w", err)
+		}
+		floor := pgUUID(uuidFloor(cutoff))
+		rows, err = tx.Query(ctx, transferSelect+`
+			WHERE t.ts >= $1 OR t.id >= $2 AND `+isV7+` OR t.id IN (SELECT id FROM pending_transfers WHERE state = $3)`,
+			cutoff, floor, int16(ledger.PendingActive))
+		if err != nil {
+			return fmt.Errorf("transfers: %w", err)
+		}
+		if err := scanTransfers(rows, led.RestoreTransfer); err != nil {
+			return fmt.Errorf("transfers: %w", err)
+		}
+		var last int64
+		if err := tx.QueryRow(ctx, "SELECT coalesce(max(ts), 0) FROM transfers").Scan(&last); err != nil {
+			return fmt.Errorf("last timestamp: %w", err)
+		}
+		led.RestoreLast(last)
+		rows, err = tx.Query(ctx, "SELECT id, result, at FROM rejected_transfers t WHERE at >= $1 OR id >= $2 AND "+isV7, cutoff, floor)
+		if err != nil {
+			return fmt.Errorf("rejections: %w", err)
+		}
+		return scanRejections(rows, led)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: restore transfers: %w", err)
+		return nil, fmt.Errorf("postgres: restore: %w", err)
 	}
 	return led, nil
 }
+
+func scanRejections(rows pgx.Rows, led *ledger.Ledger) error {
+	var id pgtype.UUID
+	var name string
+	var at int64
+	_, err := pgx.ForEachRow(rows, []any{&id, &name, &at}, func() error {
+		r, ok := ledger.ParseResult(name)
+		if !ok {
+			return fmt.Errorf("rejection %s: unknown result %q", ledger.ID(id.Bytes), name)
+		}
+		if !led.Holds(id.Bytes) {
+			led.RestoreRejected(id.Bytes, r, at)
+		}
+		return nil
+	})
+	return err
+}
+
+// isV7 is true of a row whose id t.id is a UUIDv7: only those carry their time, so only those need loading for
+// their time alone (an id of another version is looked up when it comes again).
+const isV7 = "get_byte(uuid_send(t.id), 6) >> 4 = 7"
+
+// uuidFloor is the smallest UUIDv7 of the millisecond of ns: every v7 id at or after that time is >= it.
+func uuidFloor(ns int64) ledger.ID {
+	var id ledger.ID
+	if ns <= 0 {
+		return id
+	}
+	ms := ns / 1_000_000
+	for i := 5; i >= 0; i-- {
+		id[i] = byte(ms)
+		ms >>= 8
+	}
+	return id
+}
+
+// lookUp loads into the ledger the transfers and rejections among ids that the database holds (ids older
+// than the retention window, pending transfers the ledger let go).
+func lookUp(ctx context.Context, pool *pgxpool.Pool, led *ledger.Ledger, ids []ledger.ID) error {
+	arg := make([]pgtype.UUID, len(ids))
+	for i, id := range ids {
+		arg[i] = pgUUID(id)
+	}
+	rows, err := pool.Query(ctx, transferSelect+" WHERE t.id = ANY($1)", arg)
+	if err != nil {
+		return err
+	}
+	if err := scanTransfers(rows, func(t ledger.Transfer, st ledger.PendingState) {
+		if !led.Holds(t.ID) {
+			led.RestoreTransfer(t, st)
+		}
+	}); err != nil {
+		return err
+	}
+	rows, err = pool.Query(ctx, "SELECT id, result, at FROM rejected_transfers WHERE id = ANY($1)", arg)
+	if err != nil {
+		return err
+	}
+	return scanRejections(rows, led)
+}
+
+func pgUUID(id ledger.ID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }
+
+func nullUUID(id ledger.ID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: !id.IsZero()} }
+
+func nullText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }

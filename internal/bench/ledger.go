@@ -1,4 +1,6 @@
-package postgres
+// Package bench holds the load generators behind `tasvieh bench`: they drive the production adapters from
+// outside, so that no benchmark code ships inside an adapter.
+package bench
 
 import (
 	"context"
@@ -11,11 +13,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	guuid "github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tasvieh/tasvieh/clock"
+	"github.com/tasvieh/tasvieh/ids"
 	"github.com/tasvieh/tasvieh/ledger"
+	"github.com/tasvieh/tasvieh/postgres"
 )
 
 // BenchOptions shapes `tasvieh bench ledger`.
@@ -90,20 +95,18 @@ func BenchLedger(ctx context.Context, pool *pgxpool.Pool, o BenchOptions) (Bench
 		}
 	}
 
-	clock := time.Now
-	store, err := OpenStore(ctx, pool, clock, log)
+	store, err := postgres.OpenStore(ctx, pool, postgres.Config{Clock: clock.Real(), Log: log})
 	if err != nil {
 		return res, err
 	}
-	var batches, batched atomic.Int64
-	store.onBatch = func(n int) { batches.Add(1); batched.Add(int64(n)) }
+	before := store.Stats()
 	res.BatchedPerSec, err = benchSaturate(ctx, store, accounts, o.Callers, o.Duration)
 	if err != nil {
 		store.Close()
 		return res, err
 	}
-	if b := batches.Load(); b > 0 {
-		res.MeanBatch = float64(batched.Load()) / float64(b)
+	if st := store.Stats(); st.Batches > before.Batches {
+		res.MeanBatch = float64(st.Transfers-before.Transfers) / float64(st.Batches-before.Batches)
 	}
 	progress("batched: %d callers, %.0f transfers/s, mean batch %.0f", o.Callers, res.BatchedPerSec, res.MeanBatch)
 	if res.NaivePerSec > 0 {
@@ -120,7 +123,7 @@ func BenchLedger(ctx context.Context, pool *pgxpool.Pool, o BenchOptions) (Bench
 	res.P99MsAt5000 = percentileMs(lat, 0.99)
 	progress("batched at %d/s offered: p50 %.2f ms, p99 %.2f ms", o.OfferedPerSec, res.P50MsAt5000, res.P99MsAt5000)
 
-	rep, err := Audit(ctx, pool)
+	rep, err := postgres.Audit(ctx, pool)
 	if err != nil {
 		return res, err
 	}
@@ -134,18 +137,19 @@ func BenchLedger(ctx context.Context, pool *pgxpool.Pool, o BenchOptions) (Bench
 
 // benchSetup creates an issuance account and n customer accounts that must not go negative, each funded.
 func benchSetup(ctx context.Context, pool *pgxpool.Pool, n int) ([]ledger.ID, error) {
-	store, err := OpenStore(ctx, pool, time.Now, slog.New(slog.DiscardHandler))
+	store, err := postgres.OpenStore(ctx, pool, postgres.Config{})
 	if err != nil {
 		return nil, err
 	}
 	defer store.Close()
 	issuance := NewID()
-	accts := []ledger.Account{{ID: issuance, Ledger: ledger.LedgerCBI, Kind: ledger.KindIssuance, Name: "bench issuance"}}
+	accts := []ledger.Account{{ID: issuance, Ledger: ledger.LedgerCBI, Kind: ledger.KindIssuance,
+		Flags: ledger.FlagNegativeAllowed, Name: "bench issuance"}}
 	ids := make([]ledger.ID, n)
 	for i := range ids {
 		ids[i] = NewID()
 		accts = append(accts, ledger.Account{ID: ids[i], Ledger: ledger.LedgerCBI, Kind: ledger.KindCustomer,
-			Flags: ledger.FlagNoNegative, Name: fmt.Sprintf("bench %d", i)})
+			Name: fmt.Sprintf("bench %d", i)})
 	}
 	if _, err := store.CreateAccounts(ctx, accts); err != nil {
 		return nil, err
@@ -156,9 +160,9 @@ func benchSetup(ctx context.Context, pool *pgxpool.Pool, n int) ([]ledger.ID, er
 			Ledger: ledger.LedgerCBI, Code: 1, Reference: "bench funding"}
 	}
 	for len(funding) > 0 {
-		chunk := funding[:min(len(funding), RequestTransfersMax)]
+		chunk := funding[:min(len(funding), postgres.RequestTransfersMax)]
 		funding = funding[len(chunk):]
-		results, err := store.Submit(ctx, chunk, nil)
+		results, err := store.Submit(ctx, postgres.Submission{Transfers: chunk})
 		if err != nil {
 			return nil, err
 		}
@@ -229,7 +233,7 @@ func naiveTransfer(ctx context.Context, pool *pgxpool.Pool, from, to ledger.ID, 
 }
 
 // benchSaturate keeps `callers` goroutines submitting one transfer each, back to back, for d.
-func benchSaturate(ctx context.Context, store *Store, accounts []ledger.ID, callers int, d time.Duration) (float64, error) {
+func benchSaturate(ctx context.Context, store *postgres.Store, accounts []ledger.ID, callers int, d time.Duration) (float64, error) {
 	var done atomic.Int64
 	var firstErr error
 	var once sync.Once
@@ -246,7 +250,7 @@ func benchSaturate(ctx context.Context, store *Store, accounts []ledger.ID, call
 				from, to := pickPair(rng, accounts)
 				t[0] = ledger.Transfer{ID: NewID(), DebitAccountID: from, CreditAccountID: to, Amount: benchAmount,
 					Ledger: ledger.LedgerCBI, Code: 1}
-				r, err := store.Submit(ctx, t, nil)
+				r, err := store.Submit(ctx, postgres.Submission{Transfers: t})
 				if err == nil && r[0] != ledger.OK {
 					err = fmt.Errorf("transfer: %v", r[0])
 				}
@@ -265,7 +269,7 @@ func benchSaturate(ctx context.Context, store *Store, accounts []ledger.ID, call
 // benchOpenLoop offers `rate` single-transfer requests per second, each on its own goroutine at its scheduled
 // moment (so a slow answer never delays the next request: no coordinated omission), and records each latency
 // from its scheduled moment to its answer.
-func benchOpenLoop(ctx context.Context, store *Store, accounts []ledger.ID, rate int, d time.Duration) ([]time.Duration, float64, error) {
+func benchOpenLoop(ctx context.Context, store *postgres.Store, accounts []ledger.ID, rate int, d time.Duration) ([]time.Duration, float64, error) {
 	n := int(d.Seconds() * float64(rate))
 	lat := make([]time.Duration, n)
 	errs := make(chan error, 1)
@@ -282,8 +286,8 @@ func benchOpenLoop(ctx context.Context, store *Store, accounts []ledger.ID, rate
 		wg.Add(1)
 		go func(i int, at time.Time) {
 			defer wg.Done()
-			r, err := store.Submit(ctx, []ledger.Transfer{{ID: NewID(), DebitAccountID: from, CreditAccountID: to,
-				Amount: benchAmount, Ledger: ledger.LedgerCBI, Code: 1}}, nil)
+			r, err := store.Submit(ctx, postgres.Submission{Transfers: []ledger.Transfer{{ID: NewID(), DebitAccountID: from,
+				CreditAccountID: to, Amount: benchAmount, Ledger: ledger.LedgerCBI, Code: 1}}})
 			lat[i] = time.Since(at)
 			if err == nil && r[0] != ledger.OK {
 				err = fmt.Errorf("transfer: %v", r[0])
@@ -325,9 +329,10 @@ func percentileMs(d []time.Duration, p float64) float64 {
 	return float64(s[i]) / float64(time.Millisecond)
 }
 
-// The pool reads randomness 16 ids at a time instead of one system call per id: ids are made at the ledger's
-// full rate.
-func init() { guuid.EnableRandPool() }
+// idSource mints the benchmark's ids on the wall clock, which the store's batches run on too.
+var idSource = ids.NewRandomSource(clock.Real())
 
 // NewID returns a time-ordered (version 7) UUID as a ledger id, so that stored rows are keyed in time order.
-func NewID() ledger.ID { return ledger.ID(guuid.Must(guuid.NewV7())) }
+func NewID() ledger.ID { return ledger.ID(idSource.New()) }
+
+func pgUUID(id ledger.ID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }

@@ -1,0 +1,131 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/tasvieh/tasvieh/ledger"
+)
+
+// PageTransfersMax bounds one page of an account's transfers.
+const PageTransfersMax = 1000
+
+// The look-ups below read the durable state from the database, through the pool: the in-memory ledger belongs
+// to the writer goroutine alone, and what it holds may not be written yet. Each is backed by an index.
+
+const accountSelect = `SELECT id, ledger, kind, flags, name, coalesce(external_key, ''), debits_pending, debits_posted,
+	credits_pending, credits_posted FROM accounts`
+
+func scanAccount(row pgx.Row) (ledger.Account, bool, error) {
+	var a ledger.Account
+	var id pgtype.UUID
+	err := row.Scan(&id, &a.Ledger, &a.Kind, &a.Flags, &a.Name, &a.ExternalKey, &a.DebitsPending, &a.DebitsPosted,
+		&a.CreditsPending, &a.CreditsPosted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, false, nil
+	}
+	a.ID = id.Bytes
+	return a, err == nil, err
+}
+
+// Account reads an account and its durable balances by id (primary key).
+func (s *Store) Account(ctx context.Context, id ledger.ID) (ledger.Account, bool, error) {
+	return scanAccount(s.pool.QueryRow(ctx, accountSelect+" WHERE id = $1", pgUUID(id)))
+}
+
+// AccountByKey reads the account of a ledger with the given external key (a SHEBA, a PAN), by the unique index
+// on (ledger, external_key).
+func (s *Store) AccountByKey(ctx context.Context, l ledger.LedgerID, key string) (ledger.Account, bool, error) {
+	if key == "" {
+		return ledger.Account{}, false, nil
+	}
+	return scanAccount(s.pool.QueryRow(ctx, accountSelect+" WHERE ledger = $1 AND external_key = $2", int32(l), key))
+}
+
+// Transfer reads an applied transfer by id (primary key).
+func (s *Store) Transfer(ctx context.Context, id ledger.ID) (ledger.Transfer, bool, error) {
+	var out ledger.Transfer
+	found := false
+	rows, err := s.pool.Query(ctx, transferSelect+" WHERE t.id = $1", pgUUID(id))
+	if err != nil {
+		return out, false, err
+	}
+	err = scanTransfers(rows, func(t ledger.Transfer, _ ledger.PendingState) { out, found = t, true })
+	return out, found, err
+}
+
+// PendingState reads the state of a pending transfer (active, posted, voided, expired); false when id names no
+// pending transfer.
+func (s *Store) PendingState(ctx context.Context, id ledger.ID) (ledger.PendingState, bool, error) {
+	var st int16
+	err := s.pool.QueryRow(ctx, "SELECT state FROM pending_transfers WHERE id = $1", pgUUID(id)).Scan(&st)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	return ledger.PendingState(st), err == nil, err
+}
+
+// Rejection reads the remembered rejection of an id; false when it was never rejected.
+func (s *Store) Rejection(ctx context.Context, id ledger.ID) (ledger.Result, bool, error) {
+	var name string
+	err := s.pool.QueryRow(ctx, "SELECT result FROM rejected_transfers WHERE id = $1", pgUUID(id)).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	r, ok := ledger.ParseResult(name)
+	if !ok {
+		return 0, false, fmt.Errorf("postgres: rejection %s: unknown result %q", id, name)
+	}
+	return r, true, nil
+}
+
+// AccountTransfers reads one page of an account's transfers, debits and credits, in time order: those with a
+// timestamp after `after` (0 for the first page), at most limit (1..PageTransfersMax). The next page starts
+// after the last one's Timestamp (timestamps are unique). Backed by the (debit_account_id, ts) and
+// (credit_account_id, ts) indexes.
+func (s *Store) AccountTransfers(ctx context.Context, account ledger.ID, after int64, limit int) ([]ledger.Transfer, error) {
+	if limit < 1 || limit > PageTransfersMax {
+		return nil, fmt.Errorf("postgres: page of %d transfers: want 1..%d", limit, PageTransfersMax)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT * FROM (
+			(`+transferSelect+` WHERE t.debit_account_id = $1 AND t.ts > $2 ORDER BY t.ts LIMIT $3)
+			UNION ALL
+			(`+transferSelect+` WHERE t.credit_account_id = $1 AND t.ts > $2 ORDER BY t.ts LIMIT $3)
+		) page ORDER BY 11 LIMIT $3`, pgUUID(account), after, limit)
+	if err != nil {
+		return nil, err
+	}
+	var out []ledger.Transfer
+	err = scanTransfers(rows, func(t ledger.Transfer, _ ledger.PendingState) { out = append(out, t) })
+	return out, err
+}
+
+// RailObject is a rail's row as stored.
+type RailObject struct {
+	Kind, ID, Status string
+	Body             []byte
+	Transfer         ledger.ID // the transfer whose application wrote this version; zero when untied
+	UpdatedAt        int64     // unix ns
+}
+
+// RailObject reads a rail's row by (kind, id).
+func (s *Store) RailObject(ctx context.Context, kind, id string) (RailObject, bool, error) {
+	o := RailObject{Kind: kind, ID: id}
+	var tr pgtype.UUID
+	err := s.pool.QueryRow(ctx, "SELECT status, body::text, transfer_id, updated_at FROM rail_objects WHERE kind = $1 AND id = $2",
+		kind, id).Scan(&o.Status, &o.Body, &tr, &o.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return o, false, nil
+	}
+	if tr.Valid {
+		o.Transfer = tr.Bytes
+	}
+	return o, err == nil, err
+}

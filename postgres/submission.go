@@ -1,0 +1,274 @@
+package postgres
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/tasvieh/tasvieh/ledger"
+	"github.com/tasvieh/tasvieh/outbox"
+)
+
+// Limits of a submission.
+const (
+	// EventsPerRequestMax bounds a submission's events: two per transfer (the payer's and the payee's notice)
+	// at the longest request.
+	EventsPerRequestMax = 2 * RequestTransfersMax
+	// RowsPerRequestMax bounds a submission's rail rows: one status row per transfer, and as many untied.
+	RowsPerRequestMax = 2 * RequestTransfersMax
+	// RowTokenLenMax bounds a row's kind, id and status: a snake_case kind ("satna.order"), a UUID or a bank's
+	// reference with its bank code, a status name.
+	RowTokenLenMax = 128
+	// RowBodyBytesMax bounds a row's JSON body: an order or entry with its names and description is about
+	// 1 KiB; 64 KiB leaves room for a file's summary without letting a row grow into a file.
+	RowBodyBytesMax = 64 << 10
+)
+
+// Submission is one caller's request: transfers, the events that report them and the rail's rows that move
+// with them, all written in one PostgreSQL transaction or not at all.
+type Submission struct {
+	Transfers []ledger.Transfer
+	// Events are tied to the transfer that causes them: an event is written exactly when its transfer is
+	// applied (OK), never for a repeat (Exists) or a rejection. So a request that succeeds over two attempts —
+	// [ok, exceeds_balance], then [exists, ok] — writes each transfer's events once. Their ids are derived from
+	// the transfer's id and the event's place among its events: unique because an applied id is.
+	Events []Event
+	// Rows are the rail's own rows (an order's or entry's status), upserted by (kind, id). A row tied to a
+	// transfer is written only when that transfer is applied; an untied row (zero Transfer) is written
+	// whatever the results, e.g. the status of an order that was rejected.
+	Rows []Row
+}
+
+// Event is an event to write to the outbox when its transfer is applied.
+type Event struct {
+	Transfer ledger.ID // the transfer of the submission whose application it reports
+	Topic    string
+	Key      string
+	Type     string
+	Payload  []byte // JSON
+}
+
+// Row is a rail's row, written in the same transaction as the money.
+type Row struct {
+	Transfer ledger.ID // zero: untied
+	Kind     string    // e.g. "satna.order"
+	ID       string
+	Status   string
+	Body     []byte // a JSON value; empty means {}
+}
+
+// SubmissionError says which part of a submission is invalid, before anything is queued.
+type SubmissionError struct {
+	Field  string // "Events[3].Transfer", "Rows[0].Body"
+	Reason string
+}
+
+func (e *SubmissionError) Error() string {
+	return fmt.Sprintf("postgres: invalid submission: %s: %s", e.Field, e.Reason)
+}
+
+func (sub *Submission) validate() error {
+	if len(sub.Transfers) > RequestTransfersMax {
+		return ErrRequestTooLong
+	}
+	if len(sub.Events) > EventsPerRequestMax {
+		return &SubmissionError{"Events", fmt.Sprintf("%d events, more than %d", len(sub.Events), EventsPerRequestMax)}
+	}
+	if len(sub.Rows) > RowsPerRequestMax {
+		return &SubmissionError{"Rows", fmt.Sprintf("%d rows, more than %d", len(sub.Rows), RowsPerRequestMax)}
+	}
+	if len(sub.Events) == 0 && len(sub.Rows) == 0 {
+		return nil
+	}
+	ids := make(map[ledger.ID]struct{}, len(sub.Transfers))
+	for i := range sub.Transfers {
+		ids[sub.Transfers[i].ID] = struct{}{}
+	}
+	for i, e := range sub.Events {
+		if _, ok := ids[e.Transfer]; !ok || e.Transfer.IsZero() {
+			return &SubmissionError{fmt.Sprintf("Events[%d].Transfer", i), fmt.Sprintf("%s is not a transfer of this submission", e.Transfer)}
+		}
+		probe := outbox.Event{ID: "00000000-0000-0000-0000-000000000000", Topic: e.Topic, Key: e.Key, Type: e.Type,
+			Payload: e.Payload, CreatedAt: time.Unix(1, 0)}
+		if err := probe.Validate(); err != nil {
+			return &SubmissionError{fmt.Sprintf("Events[%d]", i), err.Error()}
+		}
+	}
+	for i, r := range sub.Rows {
+		if _, ok := ids[r.Transfer]; !r.Transfer.IsZero() && !ok {
+			return &SubmissionError{fmt.Sprintf("Rows[%d].Transfer", i), fmt.Sprintf("%s is not a transfer of this submission", r.Transfer)}
+		}
+		for _, f := range []struct{ name, v string }{{"Kind", r.Kind}, {"ID", r.ID}, {"Status", r.Status}} {
+			switch {
+			case f.v == "":
+				return &SubmissionError{fmt.Sprintf("Rows[%d].%s", i, f.name), "empty"}
+			case len(f.v) > RowTokenLenMax:
+				return &SubmissionError{fmt.Sprintf("Rows[%d].%s", i, f.name), fmt.Sprintf("%d bytes, more than %d", len(f.v), RowTokenLenMax)}
+			case !ledger.TextValid(f.v):
+				return &SubmissionError{fmt.Sprintf("Rows[%d].%s", i, f.name), "not valid UTF-8, or holds a NUL byte"}
+			}
+		}
+		switch {
+		case len(r.Body) > RowBodyBytesMax:
+			return &SubmissionError{fmt.Sprintf("Rows[%d].Body", i), fmt.Sprintf("%d bytes, more than %d", len(r.Body), RowBodyBytesMax)}
+		case len(r.Body) > 0 && !json.Valid(r.Body):
+			return &SubmissionError{fmt.Sprintf("Rows[%d].Body", i), "not valid JSON"}
+		case len(r.Body) > 0 && !jsonbSafe(r.Body):
+			return &SubmissionError{fmt.Sprintf("Rows[%d].Body", i), `holds \u0000, which PostgreSQL's jsonb refuses`}
+		}
+	}
+	return nil
+}
+
+// jsonbSafe reports whether a valid JSON text has no \u0000 escape, the one thing jsonb refuses that
+// encoding/json accepts.
+func jsonbSafe(b []byte) bool {
+	for i := 0; i+5 < len(b); i++ {
+		if b[i] == '\\' {
+			if string(b[i+1:i+6]) == "u0000" {
+				return false
+			}
+			i++ // skip the escaped character, so "\\u0000" (an escaped backslash) is not mistaken for one
+		}
+	}
+	return true
+}
+
+// eventRow is an outbox row to write.
+type eventRow = outbox.Event
+
+// objectRow is a rail row to write.
+type objectRow struct {
+	kind, id, status string
+	body             []byte
+	transfer         ledger.ID
+	at               int64
+}
+
+// tie adds to the batch the events and rows of a submission whose transfers got results res.
+func (d *decided) tie(sub Submission, res []ledger.Result, now int64) {
+	if len(sub.Events) == 0 && len(sub.Rows) == 0 {
+		return
+	}
+	applied := make(map[ledger.ID]bool, len(sub.Transfers))
+	for i := range sub.Transfers {
+		if res[i] == ledger.OK {
+			applied[sub.Transfers[i].ID] = true
+		}
+	}
+	ordinal := make(map[ledger.ID]uint32)
+	for _, e := range sub.Events {
+		if !applied[e.Transfer] {
+			continue
+		}
+		n := ordinal[e.Transfer]
+		ordinal[e.Transfer] = n + 1
+		d.events = append(d.events, eventRow{ID: eventID(e.Transfer, "event", n), Topic: e.Topic, Key: e.Key,
+			Type: e.Type, Payload: e.Payload, CreatedAt: time.Unix(0, now).UTC()})
+	}
+	for _, r := range sub.Rows {
+		if !r.Transfer.IsZero() && !applied[r.Transfer] {
+			continue
+		}
+		d.rows = append(d.rows, objectRow{kind: r.Kind, id: r.ID, status: r.Status, body: r.Body, transfer: r.Transfer, at: now})
+	}
+}
+
+// eventID derives an event's id from its transfer's id, a purpose and an ordinal: a UUID of version 8 (RFC
+// 9562, custom) over SHA-256, in the canonical text the outbox keeps.
+func eventID(transfer ledger.ID, purpose string, n uint32) string {
+	h := sha256.New()
+	h.Write([]byte("tasvieh.outbox.event\x00"))
+	h.Write(transfer[:])
+	h.Write([]byte(purpose))
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], n)
+	h.Write(b[:])
+	var id ledger.ID
+	copy(id[:], h.Sum(nil))
+	id[6] = id[6]&0x0f | 0x80
+	id[8] = id[8]&0x3f | 0x80
+	return id.String()
+}
+
+// PendingExpired is the payload of a "ledger.pending_expired" event on ExpiryTopic: a pending transfer's
+// reservation released because its timeout passed. SHAHAB reconciles a late success against it.
+type PendingExpired struct {
+	PendingID       ledger.ID       `json:"pending_id"`
+	UserData        ledger.ID       `json:"user_data"`
+	Ledger          ledger.LedgerID `json:"ledger"`
+	DebitAccountID  ledger.ID       `json:"debit_account_id"`
+	CreditAccountID ledger.ID       `json:"credit_account_id"`
+	AmountRial      int64           `json:"amount_rial"`
+	Code            uint16          `json:"code"`
+	Reference       string          `json:"reference"`
+	ExpiredAt       time.Time       `json:"expired_at"`
+}
+
+// EventTypePendingExpired is the type of the expiry event.
+const EventTypePendingExpired = "ledger.pending_expired"
+
+func expiryEvent(t ledger.Transfer, now int64) eventRow {
+	at := time.Unix(0, now).UTC()
+	payload, err := json.Marshal(PendingExpired{PendingID: t.ID, UserData: t.UserData, Ledger: t.Ledger,
+		DebitAccountID: t.DebitAccountID, CreditAccountID: t.CreditAccountID, AmountRial: t.Amount, Code: t.Code,
+		Reference: t.Reference, ExpiredAt: at})
+	if err != nil {
+		panic(fmt.Sprintf("postgres: expiry event: %v", err)) // plain fields: cannot fail
+	}
+	return eventRow{ID: eventID(t.ID, "expired", 0), Topic: ExpiryTopic, Key: strconv.FormatUint(uint64(t.Ledger), 10),
+		Type: EventTypePendingExpired, Payload: payload, CreatedAt: at}
+}
+
+// Decision is a rail's view of the writer's state during Store.Decide: balances that cannot move under it, and
+// the means to propose transfers that commit in the same batch. It is valid only while the decider runs.
+type Decision struct {
+	led *ledger.Ledger
+	now int64
+	d   *decided
+}
+
+// Now is the batch's time.
+func (x *Decision) Now() time.Time { return time.Unix(0, x.now) }
+
+// Account returns an account with its balances as decided so far (durable once the batch is).
+func (x *Decision) Account(id ledger.ID) (ledger.Account, bool) { return x.led.Account(id) }
+
+// AccountByKey returns the account of a ledger with the given external key.
+func (x *Decision) AccountByKey(l ledger.LedgerID, key string) (ledger.Account, bool) {
+	return x.led.AccountByKey(l, key)
+}
+
+// Pending returns the state of a pending transfer held in memory (every active one is).
+func (x *Decision) Pending(id ledger.ID) (ledger.PendingState, bool) { return x.led.Pending(id) }
+
+// Propose applies a submission's transfers only if every one applies, with their events and rows; otherwise
+// nothing, and no rejection is remembered, so the ids stay free for a later attempt. An invalid submission (a
+// bug in the rail) applies nothing and its error is returned.
+func (x *Decision) Propose(sub Submission) ([]ledger.Result, bool, error) {
+	if err := sub.validate(); err != nil {
+		return nil, false, err
+	}
+	res, ok := x.led.Propose(sub.Transfers)
+	if ok {
+		x.d.tie(sub, res, x.now)
+	}
+	return res, ok, nil
+}
+
+// Write adds rail rows to the batch, untied to any transfer.
+func (x *Decision) Write(rows ...Row) error {
+	sub := Submission{Rows: make([]Row, len(rows))}
+	for i, r := range rows {
+		r.Transfer = ledger.ID{}
+		sub.Rows[i] = r
+	}
+	if err := sub.validate(); err != nil {
+		return err
+	}
+	x.d.tie(sub, nil, x.now)
+	return nil
+}
