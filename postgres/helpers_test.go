@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tasvieh/tasvieh/clock"
@@ -146,6 +147,22 @@ func count(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int64 {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n
+}
+
+// lockTransfers holds an ACCESS EXCLUSIVE lock on the transfers table, so that the writer's next write
+// waits; rolling the returned transaction back releases it (the test's end does too).
+func lockTransfers(t *testing.T, pool *pgxpool.Pool) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	lock, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lock.Rollback(context.Background()) })
+	if _, err := lock.Exec(ctx, "LOCK TABLE transfers IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	return lock
 }
 
 // waitRecovered waits until the store has survived n crash-stops.

@@ -293,15 +293,24 @@ func restore(ctx context.Context, conn *pgx.Conn, now int64, window time.Duratio
 		}); err != nil {
 			return fmt.Errorf("accounts: %w", err)
 		}
+		// Three disjoint index scans rather than one OR, which would read the whole table: the window by ts,
+		// UUIDv7 ids of the window applied earlier (a far-dated id), and the active pending transfers.
 		floor := pgUUID(uuidFloor(cutoff))
-		rows, err = tx.Query(ctx, transferSelect+`
-			WHERE t.ts >= $1 OR t.id >= $2 AND `+isV7+` OR t.id IN (SELECT id FROM pending_transfers WHERE state = $3)`,
-			cutoff, floor, int16(ledger.PendingActive))
-		if err != nil {
-			return fmt.Errorf("transfers: %w", err)
-		}
-		if err := scanTransfers(rows, led.RestoreTransfer); err != nil {
-			return fmt.Errorf("transfers: %w", err)
+		for _, q := range []struct {
+			where string
+			args  []any
+		}{
+			{"WHERE t.ts >= $1", []any{cutoff}},
+			{"WHERE t.id >= $2 AND " + isV7 + " AND t.ts < $1", []any{cutoff, floor}},
+			{"WHERE p.state = $3 AND t.ts < $1 AND NOT (t.id >= $2 AND " + isV7 + ")", []any{cutoff, floor, int16(ledger.PendingActive)}},
+		} {
+			rows, err := tx.Query(ctx, transferSelect+" "+q.where, q.args...)
+			if err != nil {
+				return fmt.Errorf("transfers: %w", err)
+			}
+			if err := scanTransfers(rows, led.RestoreTransfer); err != nil {
+				return fmt.Errorf("transfers: %w", err)
+			}
 		}
 		var last int64
 		if err := tx.QueryRow(ctx, "SELECT coalesce(max(ts), 0) FROM transfers").Scan(&last); err != nil {

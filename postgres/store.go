@@ -28,7 +28,7 @@ const (
 	// QueueRequestsMax bounds the requests waiting for the writer: past it, a caller blocks (back-pressure)
 	// until its context ends.
 	QueueRequestsMax = 65536
-	// pipelineDepth is how many decided batches may wait for the database at once. The committer writes all
+	// pipelineDepth is how many decided batches may wait for the database at once. The persister writes all
 	// that wait in one transaction, so a request waits for at most the write in progress and its own.
 	pipelineDepth = 16
 	// RetentionDefault is how long transfer ids and remembered rejections stay in memory. Its only job is
@@ -76,7 +76,7 @@ type Config struct {
 }
 
 // Store is the durable ledger: one writer goroutine owns a ledger.Ledger in memory, decides queued requests in
-// batches and a committer writes each batch to PostgreSQL in one transaction before any caller hears of it.
+// batches and a persister writes each batch to PostgreSQL in one transaction before any caller hears of it.
 //
 // Crash-stop: on any write error the writer never guesses. It stops deciding, the callers of the failed write
 // get ErrOutcomeUnknown and those decided after it ErrNotApplied; it closes its connection, waits until the
@@ -92,7 +92,7 @@ type Store struct {
 	clk   clock.Clock
 	log   *slog.Logger
 	led   *ledger.Ledger // the writer goroutine's alone
-	conn  *pgx.Conn      // the write connection, holding the lock; handed to the committer with each batch
+	conn  *pgx.Conn      // the write connection, holding the lock; handed to the persister with each batch
 	ident backendIdent
 	lock  int64
 
@@ -178,7 +178,7 @@ func OpenStore(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, err
 		s.conn.Close(context.Background())
 		return nil, err
 	}
-	go s.commit()
+	go s.persistLoop()
 	go s.run()
 	return s, nil
 }
@@ -374,7 +374,7 @@ func (s *Store) closedErr() error {
 	return ErrClosed
 }
 
-// run is the writer goroutine: it owns the ledger, decides batches and hands them to the committer.
+// run is the writer goroutine: it owns the ledger, decides batches and hands them to the persister.
 func (s *Store) run() {
 	defer close(s.done)
 	defer s.release()
@@ -449,7 +449,7 @@ func (s *Store) release() {
 	s.conn = nil
 }
 
-// shutdown waits for the writes in flight, stops the committer and answers whatever is still queued.
+// shutdown waits for the writes in flight, stops the persister and answers whatever is still queued.
 func (s *Store) shutdown() {
 	for len(s.inflight) > 0 {
 		s.retire(<-s.outcomes)
@@ -470,11 +470,11 @@ func (s *Store) shutdown() {
 	}
 }
 
-// retire takes one committer outcome: a success retires the oldest batch in flight; a failure breaks the
+// retire takes one persister outcome: a success retires the oldest batch in flight; a failure breaks the
 // writer, which then recovers before it decides anything else.
 func (s *Store) retire(o outcome) {
 	if len(s.inflight) == 0 || s.inflight[0] != o.d {
-		panic("postgres: committer outcome out of order")
+		panic("postgres: persister outcome out of order")
 	}
 	s.inflight = s.inflight[1:]
 	if o.err != nil {
@@ -484,7 +484,7 @@ func (s *Store) retire(o outcome) {
 
 // recover waits for every batch in flight to be answered, then reconnects and reloads until it succeeds or the
 // store is closed (false). A batch decided before the failure and not yet written is answered ErrNotApplied by
-// the committer, which refuses every batch of the failed epoch.
+// the persister, which refuses every batch of the failed epoch.
 func (s *Store) recover() bool {
 	for len(s.inflight) > 0 {
 		s.retire(<-s.outcomes)
@@ -552,7 +552,7 @@ func (s *Store) reconnect() error {
 	return nil
 }
 
-// decided is a batch the ledger has decided and the committer must write before anyone hears of it.
+// decided is a batch the ledger has decided and the persister must write before anyone hears of it.
 type decided struct {
 	b        ledger.Batch
 	reqs     []*request
@@ -572,7 +572,7 @@ type outcome struct {
 	err error
 }
 
-// decideBatch decides the requests as one ledger batch and hands it to the committer.
+// decideBatch decides the requests as one ledger batch and hands it to the persister.
 func (s *Store) decideBatch(reqs []*request) {
 	now := s.clk.Now().UnixNano()
 	d := &decided{reqs: reqs[:0:0], epoch: s.epoch, conn: s.conn}
@@ -657,11 +657,11 @@ func (s *Store) prefetch(d *decided) {
 	}
 }
 
-// commit is the committer goroutine: it writes decided batches in order and only then answers their callers.
+// persistLoop is the persister goroutine: it writes decided batches in order and only then answers their callers.
 // Everything decided while the last write ran goes into one transaction. Once a write fails, every batch of
 // the same epoch behind it (decided on top of the failed one) is refused unwritten; the writer recovers and
 // starts a new epoch.
-func (s *Store) commit() {
+func (s *Store) persistLoop() {
 	defer close(s.outcomes)
 	var failed uint64
 	var group []*decided

@@ -119,13 +119,7 @@ func TestStoreFailedWriteAfterIdleTickDoesNotPanic(t *testing.T) {
 	wantResults(t, "pending", submit(t, s, p), ledger.OK)
 
 	ctx := context.Background()
-	lock, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lock.Exec(ctx, "LOCK TABLE transfers IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	lock := lockTransfers(t, pool)
 	tr := e.plain(w.banks[0], w.banks[1], 1_000)
 	done := make(chan error, 1)
 	go func() {
@@ -258,13 +252,7 @@ func TestStoreBadInputFailsOnlyItsCaller(t *testing.T) {
 	ctx := context.Background()
 
 	// Hold the write behind a lock so that every request below queues and is decided in one batch.
-	lock, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lock.Exec(ctx, "LOCK TABLE transfers IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	lock := lockTransfers(t, pool)
 	blocker := e.plain(w.banks[0], w.banks[1], 1)
 	go s.Submit(ctx, postgres.Submission{Transfers: []ledger.Transfer{blocker}}) //nolint:errcheck // only holds the writer
 	time.Sleep(100 * time.Millisecond)
@@ -326,7 +314,7 @@ func TestStoreBadInputFailsOnlyItsCaller(t *testing.T) {
 		t.Errorf("account by key: %v %v %v", a, ok, err)
 	}
 	// Invalid events and rows are refused before anything is queued, naming the field.
-	_, err = s.Submit(ctx, postgres.Submission{Transfers: []ledger.Transfer{e.plain(w.banks[0], w.banks[1], 1)},
+	_, err := s.Submit(ctx, postgres.Submission{Transfers: []ledger.Transfer{e.plain(w.banks[0], w.banks[1], 1)},
 		Events: []postgres.Event{{Transfer: e.id(), Topic: "t", Key: "k", Type: "x", Payload: []byte(`{}`)}}})
 	var se *postgres.SubmissionError
 	if !errors.As(err, &se) || se.Field != "Events[0].Transfer" {
@@ -619,20 +607,13 @@ func TestStoreQueuedCallerFollowsItsContextAndCloseIsBounded(t *testing.T) {
 	s := e.open()
 	w := e.setup(s, 2, 1_000)
 	ctx := context.Background()
-	lock, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Rollback(ctx) //nolint:errcheck
-	if _, err := lock.Exec(ctx, "LOCK TABLE transfers IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	lock := lockTransfers(t, pool)
 	go s.Submit(ctx, postgres.Submission{Transfers: []ledger.Transfer{e.plain(w.banks[0], w.banks[1], 1)}}) //nolint:errcheck
 	time.Sleep(50 * time.Millisecond)
 	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	late := e.plain(w.banks[0], w.banks[1], 2)
-	_, err = s.Submit(cctx, postgres.Submission{Transfers: []ledger.Transfer{late}})
+	_, err := s.Submit(cctx, postgres.Submission{Transfers: []ledger.Transfer{late}})
 	if err == nil {
 		t.Fatal("a caller stuck behind a hung database got an answer")
 	}
