@@ -64,7 +64,8 @@ type Config struct {
 	Brokers []string
 	// ClientID names this process in the brokers' logs and quotas. Default "tasvieh".
 	ClientID string
-	// Topics are created at Start when missing. An existing topic is left as it is.
+	// Topics are created at Start when missing, each with its dead-letter topic (DeadLetterTopic), so a
+	// name may be at most 245 bytes. An existing topic is left as it is.
 	Topics []string
 	// Partitions is the partition count of each created topic. Default 16, at most 1024.
 	Partitions int
@@ -140,6 +141,9 @@ func (cfg Config) validate() error {
 		if err := outbox.ValidateTopic(t); err != nil {
 			return fmt.Errorf("kafka: config: topic %d: %w", i, err)
 		}
+		if err := outbox.ValidateTopic(DeadLetterTopic(t)); err != nil {
+			return fmt.Errorf("kafka: config: dead-letter topic of topic %d: %w", i, err)
+		}
 	}
 	return nil
 }
@@ -157,7 +161,8 @@ type Cluster struct {
 }
 
 // Start connects to cfg.Brokers, or starts an embedded broker when there are none, and creates the
-// topics in cfg.Topics that are missing. A nil log discards. Close the Cluster when done.
+// topics in cfg.Topics that are missing, and their dead-letter topics. A nil log discards. Close the
+// Cluster when done.
 func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Cluster, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -183,7 +188,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Cluster, error) 
 	c.transport = &kafkago.Transport{ClientID: cfg.ClientID, DialTimeout: dialTimeout}
 	c.dialer = &kafkago.Dialer{ClientID: cfg.ClientID, Timeout: dialTimeout}
 
-	if err := c.createTopics(ctx); err != nil {
+	topics := make([]string, 0, 2*len(cfg.Topics))
+	for _, t := range cfg.Topics {
+		topics = append(topics, t, DeadLetterTopic(t))
+	}
+	if err := c.ensureTopics(ctx, topics); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -191,27 +200,29 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Cluster, error) 
 	return c, nil
 }
 
-// createTopics creates the configured topics that are missing, then checks that every one of them is
-// served, which also proves a real cluster reachable when there are no topics to create.
-func (c *Cluster) createTopics(ctx context.Context) error {
+// ensureTopics creates the topics that are missing, with the configured partition count and replication
+// factor, then checks that every one of them is served, which also proves a real cluster reachable when
+// there are no topics to create. The embedded broker and a real cluster take the same CreateTopics request;
+// only the replication factor differs (the embedded broker ignores it).
+func (c *Cluster) ensureTopics(ctx context.Context, topics []string) error {
 	ctx, cancel := context.WithTimeout(ctx, adminTimeout)
 	defer cancel()
 	client := &kafkago.Client{Addr: kafkago.TCP(c.brokers...), Transport: c.transport, Timeout: adminTimeout}
 
-	if len(c.cfg.Topics) > 0 {
+	if len(topics) > 0 {
 		rf := c.cfg.ReplicationFactor
 		if rf == 0 || c.Embedded() {
 			rf = -1 // the broker's default
 		}
 		req := &kafkago.CreateTopicsRequest{}
-		for _, t := range c.cfg.Topics {
+		for _, t := range topics {
 			req.Topics = append(req.Topics, kafkago.TopicConfig{Topic: t, NumPartitions: c.cfg.Partitions, ReplicationFactor: rf})
 		}
 		res, err := client.CreateTopics(ctx, req)
 		if err != nil {
 			return fmt.Errorf("kafka: create topics on %v: %w", c.brokers, err)
 		}
-		for _, t := range c.cfg.Topics {
+		for _, t := range topics {
 			switch err := res.Errors[t]; {
 			case err == nil:
 				c.log.Info("kafka topic created", "topic", t, "partitions", c.cfg.Partitions)
@@ -222,13 +233,13 @@ func (c *Cluster) createTopics(ctx context.Context) error {
 		}
 	}
 
-	md, err := client.Metadata(ctx, &kafkago.MetadataRequest{Topics: c.cfg.Topics})
+	md, err := client.Metadata(ctx, &kafkago.MetadataRequest{Topics: topics})
 	if err != nil {
 		return fmt.Errorf("kafka: metadata from %v: %w", c.brokers, err)
 	}
 	for _, t := range md.Topics {
-		if !slices.Contains(c.cfg.Topics, t.Name) {
-			continue // with no topics configured, the broker describes all of its own
+		if !slices.Contains(topics, t.Name) {
+			continue // with no topics asked for, the broker describes all of its own
 		}
 		if t.Error != nil {
 			return fmt.Errorf("kafka: topic %q: %w", t.Name, t.Error)

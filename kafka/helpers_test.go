@@ -154,6 +154,33 @@ func consume(t testing.TB, c *kafka.Cluster, group, topic string, h kafka.Handle
 	return stop
 }
 
+// runConsumer runs co in the background and returns a stop function that cancels it and returns Run's
+// error.
+func runConsumer(t testing.TB, co *kafka.Consumer) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- co.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(testTimeout):
+				err = fmt.Errorf("Run did not return within %v of cancel", testTimeout)
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+// fastBackoff makes retries quick in tests; the defaults would make a dozen failures take half a minute.
+var fastBackoff = kafka.ConsumerConfig{BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond}
+
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
@@ -176,6 +203,7 @@ type memSource struct {
 	markCalls int
 	markFails int // fail this many MarkSent calls, then succeed
 	pendCalls int
+	lagErr    error // Lag fails with it when set
 }
 
 func newMemSource() *memSource { return &memSource{sent: map[int64]int{}} }
@@ -214,6 +242,36 @@ func (s *memSource) MarkSent(_ context.Context, seqs []int64) error {
 		s.sent[seq]++
 	}
 	return nil
+}
+
+func (s *memSource) Lag(context.Context) (int64, time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lagErr != nil {
+		return 0, time.Time{}, s.lagErr
+	}
+	var n int64
+	var oldest time.Time
+	for _, ev := range s.events {
+		if s.sent[ev.Seq] == 0 {
+			if n == 0 || ev.CreatedAt.Before(oldest) {
+				oldest = ev.CreatedAt
+			}
+			n++
+		}
+	}
+	return n, oldest, nil
+}
+
+// replace swaps in ev for the stored event with the same seq, as an operator correcting a row would.
+func (s *memSource) replace(ev outbox.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.events {
+		if s.events[i].Seq == ev.Seq {
+			s.events[i] = ev
+		}
+	}
 }
 
 // unsent counts events not yet marked.

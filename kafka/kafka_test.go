@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -292,34 +293,6 @@ func TestRelayRepublishesWhenMarkSentFails(t *testing.T) {
 	}
 }
 
-func TestRelayStopsOnInvalidEvent(t *testing.T) {
-	const topic = "paya.credit"
-	c := startEmbedded(t, fastConfig(topic))
-	pub := c.NewPublisher()
-	defer pub.Close()
-	src := newMemSource()
-	events := makeEvents(topic, 3, 5, 1)
-	events[2].Payload = []byte("not json")
-	src.add(events...)
-	// Retrying would take an hour per round: Run returning at all shows it did not retry.
-	r, err := kafka.NewRelay(src, pub, kafka.RelayConfig{BackoffMin: time.Hour}, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	relay := runRelay(t, r)
-	select {
-	case <-relay.done:
-		if !errors.Is(relay.err, outbox.ErrInvalid) {
-			t.Fatalf("Run = %v, want outbox.ErrInvalid", relay.err)
-		}
-	case <-time.After(testTimeout):
-		t.Fatal("Run kept retrying an invalid event")
-	}
-	if src.unsent() != len(events) {
-		t.Errorf("%d events unsent, want all %d left in the outbox", src.unsent(), len(events))
-	}
-}
-
 func TestConsumerRestartLosesNothing(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
@@ -378,56 +351,6 @@ func TestConsumerRestartLosesNothing(t *testing.T) {
 				t.Errorf("second member got %d deliveries, want %d (the first member's commits lost?)", got, n-half)
 			}
 		})
-	}
-}
-
-func TestConsumeHandlerErrorRedelivers(t *testing.T) {
-	const topic = "paya.debit"
-	c := startEmbedded(t, fastConfig(topic))
-	pub := c.NewPublisher()
-	defer pub.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	if err := pub.Publish(ctx, makeEvents(topic, 1, 3, 1)); err != nil {
-		t.Fatal(err)
-	}
-	boom := errors.New("database down")
-	var failed string
-	err := c.Consume(ctx, "test-handler-error", topic, func(_ context.Context, ev outbox.Event) error {
-		if ev.Seq == 2 {
-			failed = ev.ID
-			return boom
-		}
-		return nil
-	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("Consume = %v, want the handler's error", err)
-	}
-	s := newSink()
-	stop := consume(t, c, "test-handler-error", topic, s.handle)
-	s.waitFor(t, "the failed event and the one after it", func() bool { return s.unique() == 2 })
-	stop()
-	if got := s.snapshot(); got[0].ID != failed {
-		t.Errorf("first redelivered event %s (seq %d), want the failed one %s", got[0].ID, got[0].Seq, failed)
-	}
-}
-
-func TestConsumeMalformedMessage(t *testing.T) {
-	const topic = "notifications"
-	c := startEmbedded(t, fastConfig(topic))
-	w := &kafkago.Writer{Addr: kafkago.TCP(c.Brokers()...), Topic: topic, BatchTimeout: time.Millisecond}
-	defer w.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	if err := w.WriteMessages(ctx, kafkago.Message{Key: []byte("017"), Value: []byte(`{}`)}); err != nil {
-		t.Fatal(err)
-	}
-	err := c.Consume(ctx, "test-malformed", topic, func(context.Context, outbox.Event) error {
-		t.Error("handler called for a message without event headers")
-		return nil
-	})
-	if !errors.Is(err, kafka.ErrMalformed) || !errors.Is(err, outbox.ErrInvalid) {
-		t.Fatalf("Consume = %v, want ErrMalformed wrapping outbox.ErrInvalid", err)
 	}
 }
 
@@ -549,6 +472,7 @@ func TestStartRejects(t *testing.T) {
 		{"negative partitions", func(c *kafka.Config) { c.Partitions = -1 }},
 		{"heartbeat not under session", func(c *kafka.Config) { c.HeartbeatInterval = c.SessionTimeout }},
 		{"broker without port", func(c *kafka.Config) { c.Brokers = []string{"localhost"} }},
+		{"no room for the dead-letter suffix", func(c *kafka.Config) { c.Topics = []string{strings.Repeat("t", outbox.TopicLenMax-2)} }},
 		{"unreachable broker", func(c *kafka.Config) { c.Brokers = []string{"127.0.0.1:1"} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -42,7 +42,7 @@ func TestRelayRetriesBrokerErrors(t *testing.T) {
 	src := newMemSource()
 	src.add(makeEvents("paya.credit", 5, 50, 1)...)
 	sink := &flakySink{fails: 3}
-	r, err := kafka.NewRelay(src, sink, kafka.RelayConfig{BatchSize: 20, BackoffMin: time.Millisecond, FailuresMax: 4}, testLogger(t))
+	r, err := kafka.NewRelay(src, sink, kafka.RelayConfig{BatchSize: 20, BackoffMin: time.Millisecond}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,25 +62,96 @@ func TestRelayRetriesBrokerErrors(t *testing.T) {
 	}
 }
 
-func TestRelayGivesUpAfterFailuresMax(t *testing.T) {
+// TestRelayOutlastsMoreFailedRoundsThanTheOldLimit is the regression test for a relay that gave up after
+// 20 failed rounds in a row (about 70 s of broker outage with the default backoff) and was never
+// restarted: now it retries for as long as it runs, and delivers every event once the sink is back.
+func TestRelayOutlastsMoreFailedRoundsThanTheOldLimit(t *testing.T) {
+	const oldLimit, n = 20, 50
 	src := newMemSource()
-	src.add(makeEvents("paya.credit", 5, 10, 1)...)
-	sink := &flakySink{fails: 1 << 30}
-	r, err := kafka.NewRelay(src, sink, kafka.RelayConfig{BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond, FailuresMax: 5}, testLogger(t))
+	src.add(makeEvents("paya.credit", 5, n, 1)...)
+	sink := &flakySink{fails: oldLimit + 5}
+	r, err := kafka.NewRelay(src, sink, kafka.RelayConfig{BatchSize: 20, BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	err = r.Run(ctx)
-	if !errors.Is(err, errInjected) {
-		t.Fatalf("Run = %v, want the sink's error", err)
+	relay := runRelay(t, r)
+	eventually(t, "every event marked sent, or Run giving up", func() bool {
+		select {
+		case <-relay.done:
+			return true
+		default:
+			return src.unsent() == 0
+		}
+	})
+	select {
+	case <-relay.done:
+		t.Fatalf("Run returned %v after %d failed rounds, want it to go on until stopped", relay.err, sink.calls)
+	default:
 	}
-	if sink.calls != 5 {
-		t.Errorf("Publish called %d times, want FailuresMax = 5", sink.calls)
+	if err := relay.stop(); err != nil {
+		t.Fatalf("Run = %v, want nil when stopped", err)
 	}
-	if src.unsent() != 10 {
-		t.Errorf("%d events unsent, want all 10 still in the outbox", src.unsent())
+	if got := sink.published(); got != n {
+		t.Errorf("published %d events, want %d", got, n)
+	}
+	for i, ev := range sink.got {
+		if ev.Seq != int64(i+1) {
+			t.Fatalf("published seq %d at position %d, want every event in seq order", ev.Seq, i)
+		}
+	}
+	st, err := r.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Relayed != n || st.LastSeq != n || st.FailuresInRow != 0 || !errors.Is(st.LastError, errInjected) || st.Unsent != 0 {
+		t.Errorf("Stats = %+v, want %d relayed up to seq %d, no failure in a row now, the last error kept, nothing unsent", st, n, n)
+	}
+}
+
+func TestRelayStats(t *testing.T) {
+	ctx := context.Background()
+	now := created.Add(time.Hour)
+	src := newMemSource()
+	events := makeEvents("paya.credit", 2, 6, 1)
+	src.add(events...)
+	sink := &flakySink{fails: 2}
+	r, err := kafka.NewRelay(src, sink, kafka.RelayConfig{BatchSize: 4, Now: func() time.Time { return now }}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := r.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := kafka.RelayStats{Unsent: 6, OldestUnsent: events[0].CreatedAt, UnsentAge: now.Sub(events[0].CreatedAt)}
+	if st != want {
+		t.Errorf("Stats before any round = %+v, want %+v", st, want)
+	}
+
+	for range 2 {
+		if _, err := r.RunOnce(ctx); !errors.Is(err, errInjected) {
+			t.Fatalf("RunOnce = %v, want the sink's error", err)
+		}
+	}
+	st, _ = r.Stats(ctx)
+	if st.FailuresInRow != 2 || !errors.Is(st.LastError, errInjected) || !st.LastErrorAt.Equal(now) || st.Relayed != 0 || st.Unsent != 6 {
+		t.Errorf("Stats after 2 failed rounds = %+v, want 2 failures in a row, the error at %v, 6 unsent", st, now)
+	}
+
+	if n, err := r.RunOnce(ctx); n != 4 || err != nil {
+		t.Fatalf("RunOnce = %d, %v; want 4, nil", n, err)
+	}
+	st, _ = r.Stats(ctx)
+	if st.FailuresInRow != 0 || st.Relayed != 4 || st.LastSeq != 4 || st.Unsent != 2 || !st.OldestUnsent.Equal(events[4].CreatedAt) ||
+		st.UnsentAge != now.Sub(events[4].CreatedAt) || !errors.Is(st.LastError, errInjected) {
+		t.Errorf("Stats after a good round = %+v, want 4 relayed up to seq 4, 2 unsent from seq 5, the last error kept", st)
+	}
+
+	src.lagErr = errors.New("database down")
+	st, err = r.Stats(ctx)
+	if !errors.Is(err, src.lagErr) || st.Relayed != 4 || st.Unsent != 0 {
+		t.Errorf("Stats with the outbox unreadable = %+v, %v; want the counters and the error", st, err)
 	}
 }
 
@@ -114,6 +185,7 @@ type badSource struct{ events []outbox.Event }
 
 func (s badSource) Pending(context.Context, int) ([]outbox.Event, error) { return s.events, nil }
 func (s badSource) MarkSent(context.Context, []int64) error              { return nil }
+func (s badSource) Lag(context.Context) (int64, time.Time, error)        { return 0, time.Time{}, nil }
 
 func TestRelayRejectsBrokenSource(t *testing.T) {
 	events := makeEvents("paya.credit", 2, 3, 1)
