@@ -45,7 +45,7 @@ const (
 	WriteTimeoutDefault = 10 * time.Second
 	// recoverBackoffMin and recoverBackoffMax bound the pause between attempts to reconnect and reload.
 	recoverBackoffMin = 50 * time.Millisecond
-	recoverBackoffMax = 2 * time.Second
+	recoverBackoffMax = 400 * time.Millisecond
 	// ExpiryTopic is where the store publishes a pending transfer's expiry, keyed by its ledger.
 	ExpiryTopic = "ledger.events"
 )
@@ -526,13 +526,14 @@ func (s *Store) reconnect() error {
 	}
 	// The old backend may still be finishing a COMMIT; only once it is gone is the database final.
 	for {
-		var alive bool
-		err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND backend_start = $2),
-			pg_terminate_backend($1)`, int32(s.ident.pid), s.ident.start).Scan(&alive, new(bool))
+		// Terminate it only when it is that very backend (pid and start time): a pid may have been reused.
+		var alive int
+		err := s.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE pid = $1 AND backend_start = $2) AS old`, int32(s.ident.pid), s.ident.start).Scan(&alive)
 		if err != nil {
 			return fmt.Errorf("postgres: wait for the old writer backend: %w", err)
 		}
-		if !alive {
+		if alive == 0 {
 			break
 		}
 		select {
