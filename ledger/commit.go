@@ -319,6 +319,9 @@ func (l *Ledger) decide(in *Transfer, p *plan, dup, net bool) Result {
 		}
 		return Exists
 	}
+	if t, ok := idTimeNs(in.ID); ok && l.tooFarAhead(t) {
+		return IDTimeFuture
+	}
 	if r := closedOrBlocked(d, c); r != OK {
 		return r
 	}
@@ -373,6 +376,9 @@ func (l *Ledger) decideResolve(in *Transfer, p *plan) Result {
 	}
 	if e, ok := l.transfers[in.ID]; ok {
 		return l.existsResolve(in, &e)
+	}
+	if t, ok := idTimeNs(in.ID); ok && l.tooFarAhead(t) {
+		return IDTimeFuture
 	}
 	pt, ok := l.transfers[in.PendingID]
 	if !ok {

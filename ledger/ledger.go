@@ -114,6 +114,8 @@ func (l *Ledger) createAccount(a *Account) AccountResult {
 		return AccountIDZero
 	case a.Ledger == 0:
 		return AccountLedgerZero
+	case a.Ledger > math.MaxInt32:
+		return AccountLedgerInvalid
 	case a.Kind == 0 || a.Kind > kindLast:
 		return AccountKindInvalid
 	case a.Flags&^accountFlagsKnown != 0, a.Kind == KindIssuance && a.Flags&FlagNegativeAllowed == 0:

@@ -32,6 +32,7 @@ const (
 
 	ExistsWithDifferentFields // a transfer with this ID was applied before, with different fields
 	Exists                    // this very transfer was applied before: the caller treats it as that success
+	IDTimeFuture              // a new UUIDv7 id whose time is more than the retention window ahead of now (only with a window)
 
 	PendingNotFound          // PendingID names no applied transfer
 	PendingNotPending        // PendingID names a transfer that is not pending
@@ -75,6 +76,7 @@ var resultNames = [resultCount]string{
 	LedgerMismatch:            "ledger_mismatch",
 	ExistsWithDifferentFields: "exists_with_different_fields",
 	Exists:                    "exists",
+	IDTimeFuture:              "id_time_future",
 	PendingNotFound:           "pending_not_found",
 	PendingNotPending:         "pending_not_pending",
 	PendingAccountsMismatch:   "pending_accounts_mismatch",
@@ -116,7 +118,7 @@ func ParseResult(name string) (Result, bool) {
 // chain member that failed because another did, a chain left open: the id may still be used rightly).
 func (r Result) remembered() bool {
 	switch r {
-	case OK, LinkedEventFailed, LinkedEventChainOpen, IDZero, IDDuplicate, ExistsWithDifferentFields, Exists:
+	case OK, LinkedEventFailed, LinkedEventChainOpen, IDZero, IDDuplicate, ExistsWithDifferentFields, Exists, IDTimeFuture:
 		return false
 	}
 	return true
@@ -130,6 +132,7 @@ const (
 	AccountOK                        AccountResult = iota // created
 	AccountIDZero                                         // ID is zero
 	AccountLedgerZero                                     // Ledger is zero
+	AccountLedgerInvalid                                  // Ledger is above 2^31-1: storage keeps ledgers as PostgreSQL integer
 	AccountKindInvalid                                    // Kind is not one of the Kind constants
 	AccountFlagsInvalid                                   // unknown flag bits, or a KindIssuance account without FlagNegativeAllowed
 	AccountNameTooLong                                    // Name is longer than NameLenMax bytes
@@ -147,6 +150,7 @@ var accountResultNames = [accountResultCount]string{
 	AccountOK:                        "ok",
 	AccountIDZero:                    "id_zero",
 	AccountLedgerZero:                "ledger_zero",
+	AccountLedgerInvalid:             "ledger_invalid",
 	AccountKindInvalid:               "kind_invalid",
 	AccountFlagsInvalid:              "flags_invalid",
 	AccountNameTooLong:               "name_too_long",

@@ -14,6 +14,7 @@ type retention struct {
 	window     int64 // ns; 0 keeps everything for ever (with entriesMax 0)
 	entriesMax int   // 0: no cap beyond the window
 	horizon    int64 // every evicted id's key is <= horizon
+	pin        int64 // ids with a key at or after pin stay whatever the window and the cap (0: none)
 	queue      []heldID
 	head       int
 }
@@ -55,10 +56,25 @@ func idTimeNs(id ID) (int64, bool) {
 	return ms * 1_000_000, true
 }
 
-// fresh reports whether id, when not held, is known never to have been applied or rejected.
+// Pin keeps every id taken in at or after ts (unix ns) in memory whatever the window and the cap, until
+// Pin moves on; 0 releases. The writer pins the time of its oldest batch not yet durable: an id of a write
+// still on its way is in no table a look-up could read, so it must not leave memory.
+func (l *Ledger) Pin(ts int64) { l.window.pin = ts }
+
+// fresh reports whether id, when not held, is known never to have been applied or rejected: a UUIDv7 later
+// than the horizon and not more than the window ahead of now (a farther one is looked up, and refused when
+// new: see IDTimeFuture).
 func (l *Ledger) fresh(id ID) bool {
 	t, ok := idTimeNs(id)
-	return ok && t > l.window.horizon
+	return ok && t > l.window.horizon && !l.tooFarAhead(t)
+}
+
+// tooFarAhead reports whether an id's time lies more than the window ahead of the batch's now. Such an id
+// would hold its place in memory (and stall eviction) until its time came; a ledger without retention
+// accepts it.
+func (l *Ledger) tooFarAhead(t int64) bool {
+	w := l.window.window
+	return w > 0 && t > l.now && t-l.now > w
 }
 
 func (l *Ledger) retains() bool { return l.window.window > 0 || l.window.entriesMax > 0 }
@@ -86,10 +102,13 @@ func (l *Ledger) evict(now int64) {
 	if w.window > 0 {
 		cutoff = now - w.window
 	}
+	if w.pin > 0 {
+		cutoff = min(cutoff, w.pin-1)
+	}
 	for w.head < len(w.queue) {
 		h := w.queue[w.head]
 		over := w.entriesMax > 0 && len(l.transfers)+len(l.rejected) > w.entriesMax
-		if h.key >= cutoff && !over {
+		if h.key >= cutoff && !over || w.pin > 0 && h.key >= w.pin {
 			break
 		}
 		w.head++
@@ -106,7 +125,7 @@ func (l *Ledger) evict(now int64) {
 		}
 		w.horizon = max(w.horizon, h.key)
 	}
-	if w.window > 0 {
+	if w.window > 0 && cutoff > math.MinInt64 {
 		w.horizon = max(w.horizon, cutoff)
 	}
 	if w.head > 1024 && w.head*2 > len(w.queue) { // compact: the queue is a FIFO over a slice

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -25,7 +26,8 @@ type AuditReport struct {
 	Count     int64 // all findings, listed or not
 }
 
-// LedgerTotals are one ledger's sums over its accounts.
+// LedgerTotals are one ledger's sums over its accounts' stored balances (saturating at math.MaxInt64, which
+// no sound ledger comes near).
 type LedgerTotals struct {
 	Ledger         ledger.LedgerID
 	Accounts       int64
@@ -38,10 +40,10 @@ type LedgerTotals struct {
 // Clean reports whether the audit found nothing wrong.
 func (r AuditReport) Clean() bool { return r.Count == 0 }
 
-func (r *AuditReport) find(format string, args ...any) {
+func (r *AuditReport) add(finding string) {
 	r.Count++
 	if len(r.Findings) < AuditFindingsMax {
-		r.Findings = append(r.Findings, fmt.Sprintf(format, args...))
+		r.Findings = append(r.Findings, finding)
 	}
 }
 
@@ -54,7 +56,7 @@ func (r AuditReport) String() string {
 			l.Ledger, l.Accounts, l.DebitsPosted, l.CreditsPosted, l.DebitsPending, l.CreditsPending)
 	}
 	if r.Clean() {
-		b.WriteString("audit clean: every balance recomputed from its transfers, every ledger balanced, no floor broken\n")
+		b.WriteString("audit clean: every transfer and pending state consistent, every balance recomputed from its transfers, every ledger balanced, no floor broken\n")
 		return b.String()
 	}
 	fmt.Fprintf(&b, "audit FAILED: %d discrepancies\n", r.Count)
@@ -67,107 +69,307 @@ func (r AuditReport) String() string {
 	return b.String()
 }
 
-// Audit recomputes every account's balances from the stored transfers alone and compares them with the stored
-// balances; checks that every ledger's debits equal its credits (posted and pending), that no account flagged
-// must-not-go-negative is below zero, and that every transfer names existing accounts of its own ledger. It
-// reads one consistent snapshot (a repeatable-read transaction) and runs in the database, so it scales with the
-// tables, not with memory.
+// Audit checks the stored ledger in the database. It and ledger.Recompute are one set of checks, on two
+// representations: Recompute over transfers in memory, Audit in SQL over the tables, and Audit checks
+// everything Recompute does (the table at auditSources maps each of Recompute's errors to its SQL; a test,
+// TestAuditCoversRecompute, fails when Recompute gains an error case that no audit check names). On top of
+// those it checks what only stored data can break: the stored balances against the ones recomputed from the
+// transfers, every ledger's debits against its credits (posted and pending), the floor of every account
+// without ledger.FlagNegativeAllowed, unknown transfer flag bits and FlagNet off a plain transfer, transfer codes
+// outside uint16, and the remembered rejections (an id also applied, a result that is no rejection's name).
+//
+// Where Recompute stops at the first error, Audit reports every finding, in the report's capped list with an
+// exact Count. It reads one consistent snapshot (a repeatable-read, read-only transaction), and every check is
+// a scan or a hash join or sort in the database, so it scales with the tables, not with memory.
 func Audit(ctx context.Context, pool *pgxpool.Pool) (AuditReport, error) {
 	var r AuditReport
+	args := auditArgs()
 	err := pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM transfers),
-			(SELECT count(*) FROM pending_transfers WHERE state = $1)`, int16(ledger.PendingActive)).Scan(
+			(SELECT count(*) FROM pending_transfers WHERE state = @active)`, args).Scan(
 			&r.Accounts, &r.Transfers, &r.Pending); err != nil {
 			return err
 		}
-		// Posted movements: plain transfers and posts of pending ones (whose amount is what was posted).
-		// Pending movements: pending transfers whose state is still active.
-		rows, err := tx.Query(ctx, `
-			WITH moves AS (
-				SELECT t.debit_account_id AS debit, t.credit_account_id AS credit, t.amount,
-					(t.flags & ($1 | $2 | $3)) = 0 OR (t.flags & $2) <> 0 AS posted,
-					(t.flags & $1) <> 0 AND p.state = $4 AS pending
-				FROM transfers t LEFT JOIN pending_transfers p ON p.id = t.id AND (t.flags & $1) <> 0
-			), sums AS (
-				SELECT debit AS id, sum(amount) FILTER (WHERE posted) AS dpo, sum(amount) FILTER (WHERE pending) AS dp,
-					0::numeric AS cpo, 0::numeric AS cp FROM moves GROUP BY debit
+		for _, s := range auditSources {
+			if err := r.check(ctx, tx, s, args); err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+		}
+		return r.ledgers(ctx, tx, args)
+	})
+	if err != nil {
+		return AuditReport{}, fmt.Errorf("postgres: audit: %w", err)
+	}
+	return r, nil
+}
+
+// transferFlagsKnown are the transfer flags the ledger defines (ledger's own set is unexported); a flag added
+// there must be added here, or the audit reports every transfer carrying it.
+const transferFlagsKnown = ledger.FlagLinked | ledger.FlagPending | ledger.FlagPostPending | ledger.FlagVoidPending | ledger.FlagNet
+
+// auditArgs are the values the checks' SQL names: flags, states and limits, taken from package ledger so
+// that the SQL cannot drift from the Go.
+func auditArgs() pgx.NamedArgs {
+	var results []string // every result a remembered rejection may carry: ledger.ParseResult's names, less ok
+	for i := range math.MaxUint8 + 1 {
+		name := ledger.Result(i).String()
+		if res, ok := ledger.ParseResult(name); ok && res == ledger.Result(i) && res != ledger.OK {
+			results = append(results, name)
+		}
+	}
+	var states []string // indexed from 1 in SQL, like the states
+	for s := ledger.PendingActive; s <= ledger.PendingExpired; s++ {
+		states = append(states, s.String())
+	}
+	return pgx.NamedArgs{
+		"pending":  int16(ledger.FlagPending),
+		"post":     int16(ledger.FlagPostPending),
+		"void":     int16(ledger.FlagVoidPending),
+		"net":      int16(ledger.FlagNet),
+		"kinds":    int16(ledger.FlagPending | ledger.FlagPostPending | ledger.FlagVoidPending),
+		"unknown":  ^int16(transferFlagsKnown),
+		"active":   int16(ledger.PendingActive),
+		"posted":   int16(ledger.PendingPosted),
+		"voided":   int16(ledger.PendingVoided),
+		"expired":  int16(ledger.PendingExpired),
+		"states":   states,
+		"negative": int32(ledger.FlagNegativeAllowed),
+		"codemax":  int32(math.MaxUint16),
+		"max":      int64(math.MaxInt64),
+		"results":  results,
+	}
+}
+
+// auditSource is one scan of the audit: a FROM clause and the checks made on each of its rows.
+type auditSource struct {
+	name   string
+	from   string
+	checks []auditCheck
+}
+
+// auditCheck is one check: bad is an SQL condition true of a row that breaks it, finding an SQL text naming
+// the row and what is wrong, evaluated for bad rows only.
+type auditCheck struct {
+	bad     string
+	finding string
+}
+
+// kind is a transfer's kind: 0 (plain), @pending, @post or @void, or a combination, which flags forbid.
+const kind = "(t.flags & @kinds)"
+
+// stateName names the pending state in column col, which may be NULL (no state row) or out of range.
+func stateName(col string) string {
+	return "CASE WHEN " + col + " IS NULL THEN 'missing' ELSE coalesce((@states::text[])[" + col + "], 'invalid ' || " + col + ") END"
+}
+
+// moves are the transfers as Recompute counts them: posted is the amount of a plain transfer or a post
+// (whose amount is what was posted), pending the amount of a pending transfer whose state is still active;
+// voids, expiries and resolved pending transfers move nothing.
+const moves = `(SELECT t.debit_account_id, t.credit_account_id,
+		CASE WHEN ` + kind + ` IN (0, @post) THEN t.amount ELSE 0 END AS posted,
+		CASE WHEN ` + kind + ` = @pending AND s.state = @active THEN t.amount ELSE 0 END AS pending
+	FROM transfers t LEFT JOIN pending_transfers s ON s.id = t.id) m`
+
+// auditSources are the audit's checks, by the table they scan. Each of ledger.Recompute's errors is checked
+// here; the comment "Recompute:" on a check quotes the error it corresponds to. Recompute's remaining errors
+// cannot happen in the tables: "account %s listed twice" and "transfer %s listed twice" are the primary keys
+// of accounts and transfers. Checks without a "Recompute:" comment are of stored data alone.
+var auditSources = []auditSource{{
+	name: "transfers",
+	from: `transfers t
+		LEFT JOIN accounts d ON d.id = t.debit_account_id
+		LEFT JOIN accounts c ON c.id = t.credit_account_id
+		LEFT JOIN pending_transfers s ON s.id = t.id
+		LEFT JOIN transfers p ON p.id = t.pending_id AND (p.flags & @pending) <> 0 AND ` + kind + ` IN (@post, @void)
+		LEFT JOIN pending_transfers ps ON ps.id = p.id`,
+	checks: []auditCheck{{
+		// Recompute: "debit account %s not found"
+		bad:     "d.id IS NULL",
+		finding: "format('transfer %s: debit account %s not found', t.id, t.debit_account_id)",
+	}, {
+		// Recompute: "credit account %s not found"
+		bad:     "c.id IS NULL",
+		finding: "format('transfer %s: credit account %s not found', t.id, t.credit_account_id)",
+	}, {
+		// Recompute: "debits and credits the same account"
+		bad:     "t.debit_account_id = t.credit_account_id",
+		finding: "format('transfer %s debits and credits the same account %s', t.id, t.debit_account_id)",
+	}, {
+		// Recompute: "ledger %d, accounts in %d and %d"
+		bad:     "d.ledger <> t.ledger OR c.ledger <> t.ledger",
+		finding: "format('transfer %s crosses ledgers: ledger %s, accounts in %s and %s', t.id, t.ledger, d.ledger, c.ledger)",
+	}, {
+		// Recompute: "amount %d"
+		bad:     "t.amount <= 0",
+		finding: "format('transfer %s: amount %s is not positive', t.id, t.amount)",
+	}, {
+		// Recompute: "flags %#x" (more than one of pending, post and void). Unknown bits and FlagNet off a plain
+		// transfer are what the ledger answers FlagsInvalid to, and only the audit sees them in stored rows.
+		bad:     "(t.flags & @unknown) <> 0 OR " + kind + " NOT IN (0, @pending, @post, @void) OR (t.flags & @net) <> 0 AND " + kind + " <> 0",
+		finding: "format('transfer %s: flags 0x%s invalid', t.id, to_hex(t.flags & 65535))",
+	}, {
+		bad:     "t.code NOT BETWEEN 0 AND @codemax",
+		finding: "format('transfer %s: code %s outside 0..65535', t.id, t.code)",
+	}, {
+		// Recompute: "pending transfer without a state"
+		bad:     kind + " = @pending AND s.id IS NULL",
+		finding: "format('pending transfer %s has no state row', t.id)",
+	}, {
+		// Recompute: "pending transfer %s not found" (no pending_id, one naming nothing, or a transfer not pending)
+		bad: kind + " IN (@post, @void) AND p.id IS NULL",
+		finding: `CASE WHEN t.pending_id IS NULL THEN format('transfer %s resolves a pending transfer but names none', t.id)
+			ELSE format('transfer %s: pending transfer %s not found', t.id, t.pending_id) END`,
+	}, {
+		// Recompute: "accounts differ from pending transfer %s"
+		bad:     kind + " IN (@post, @void) AND (p.debit_account_id <> t.debit_account_id OR p.credit_account_id <> t.credit_account_id)",
+		finding: "format('transfer %s: accounts differ from pending transfer %s', t.id, p.id)",
+	}, {
+		// Recompute: "posts %d of pending transfer %s, which reserved %d"
+		bad:     kind + " = @post AND t.amount > p.amount",
+		finding: "format('transfer %s posts %s of pending transfer %s, which reserved %s', t.id, t.amount, p.id, p.amount)",
+	}, {
+		// Recompute: "voids %d of pending transfer %s, which reserved %d"
+		bad:     kind + " = @void AND t.amount <> p.amount",
+		finding: "format('transfer %s voids %s of pending transfer %s, which reserved %s', t.id, t.amount, p.id, p.amount)",
+	}, {
+		// Recompute: "posts pending transfer %s, whose state is %s"
+		bad:     kind + " = @post AND p.id IS NOT NULL AND ps.state IS DISTINCT FROM @posted",
+		finding: "format('transfer %s posts pending transfer %s, whose state is %s', t.id, p.id, " + stateName("ps.state") + ")",
+	}, {
+		// Recompute: "voids pending transfer %s, whose state is %s"
+		bad:     kind + " = @void AND p.id IS NOT NULL AND ps.state IS DISTINCT FROM @voided",
+		finding: "format('transfer %s voids pending transfer %s, whose state is %s', t.id, p.id, " + stateName("ps.state") + ")",
+	}},
+}, {
+	name: "pending states",
+	from: "pending_transfers s LEFT JOIN transfers t ON t.id = s.id",
+	checks: []auditCheck{{
+		// Recompute: "pending state for %s, which is not a pending transfer"
+		bad:     "t.id IS NULL OR (t.flags & @pending) = 0",
+		finding: "format('pending state for %s, which is not a pending transfer', s.id)",
+	}, {
+		// Recompute: "pending state %d"
+		bad:     "s.state NOT BETWEEN @active AND @expired",
+		finding: "format('pending transfer %s: state %s out of range', s.id, s.state)",
+	}},
+}, {
+	// Recompute: "resolves pending transfer %s, which %s resolved already". The first resolver in time is the
+	// one that stands, as in Recompute, which reads transfers in the order they were applied.
+	name: "resolutions",
+	from: `(SELECT t.id, t.pending_id, first_value(t.id) OVER w AS first, row_number() OVER w AS n
+		FROM transfers t WHERE ` + kind + ` IN (@post, @void) AND t.pending_id IS NOT NULL
+		WINDOW w AS (PARTITION BY t.pending_id ORDER BY t.ts, t.id)) r`,
+	checks: []auditCheck{{
+		bad:     "r.n > 1",
+		finding: "format('transfer %s resolves pending transfer %s, which %s resolved already', r.id, r.pending_id, r.first)",
+	}},
+}, {
+	// Recompute: "pending transfer %s is %s, but no transfer resolves it". A posted pending needs a post and a
+	// voided one a void (a resolver of the other kind is reported above, as in the wrong state).
+	name: "unresolved",
+	from: `pending_transfers s LEFT JOIN transfers t ON t.pending_id = s.id
+		AND ` + kind + ` = CASE s.state WHEN @posted THEN @post::int2 WHEN @voided THEN @void::int2 END`,
+	checks: []auditCheck{{
+		bad:     "s.state IN (@posted, @voided) AND t.id IS NULL",
+		finding: "format('pending transfer %s is %s, but no transfer resolves it', s.id, " + stateName("s.state") + ")",
+	}},
+}, {
+	name: "rejections",
+	from: "rejected_transfers j LEFT JOIN transfers t ON t.id = j.id",
+	checks: []auditCheck{{
+		bad:     "t.id IS NOT NULL",
+		finding: "format('rejection %s (%s) names an applied transfer', j.id, j.result)",
+	}, {
+		bad:     "j.result <> ALL (@results::text[])",
+		finding: "format('rejection %s: result %L is not a rejection''s ledger.Result name', j.id, j.result)",
+	}},
+}, {
+	// Balances recomputed from the moves, as Recompute does, summed by debit and by credit account apart (two
+	// hash aggregates; one scan with two rows a transfer costs three times as much). Sums are numeric, so that
+	// a sum past int64 is a finding, not an error.
+	name: "balances",
+	from: `(SELECT a.id, a.flags, a.debits_posted, a.debits_pending, a.credits_posted, a.credits_pending,
+			coalesce(r.dpo, 0) AS rdpo, coalesce(r.dp, 0) AS rdp, coalesce(r.cpo, 0) AS rcpo, coalesce(r.cp, 0) AS rcp
+		FROM accounts a LEFT JOIN (
+			SELECT id, sum(dpo) AS dpo, sum(dp) AS dp, sum(cpo) AS cpo, sum(cp) AS cp FROM (
+				SELECT m.debit_account_id AS id, sum(m.posted) AS dpo, sum(m.pending) AS dp, 0 AS cpo, 0 AS cp
+				FROM ` + moves + ` GROUP BY m.debit_account_id
 				UNION ALL
-				SELECT credit, 0, 0, sum(amount) FILTER (WHERE posted), sum(amount) FILTER (WHERE pending)
-				FROM moves GROUP BY credit
-			), recomputed AS (
-				SELECT id, coalesce(sum(dpo), 0) AS dpo, coalesce(sum(dp), 0) AS dp,
-					coalesce(sum(cpo), 0) AS cpo, coalesce(sum(cp), 0) AS cp FROM sums GROUP BY id
-			)
-			SELECT coalesce(a.id, r.id), a.id IS NULL, a.debits_posted, a.debits_pending, a.credits_posted, a.credits_pending,
-				coalesce(r.dpo, 0)::int8, coalesce(r.dp, 0)::int8, coalesce(r.cpo, 0)::int8, coalesce(r.cp, 0)::int8
-			FROM accounts a FULL JOIN recomputed r ON r.id = a.id
-			WHERE a.id IS NULL OR a.debits_posted <> coalesce(r.dpo, 0) OR a.debits_pending <> coalesce(r.dp, 0)
-				OR a.credits_posted <> coalesce(r.cpo, 0) OR a.credits_pending <> coalesce(r.cp, 0)`,
-			int16(ledger.FlagPending), int16(ledger.FlagPostPending), int16(ledger.FlagVoidPending), int16(ledger.PendingActive))
-		if err != nil {
-			return err
-		}
-		var id pgtype.UUID
-		var missing bool
-		var dpo, dp, cpo, cp pgtype.Int8
-		var rdpo, rdp, rcpo, rcp int64
-		if _, err := pgx.ForEachRow(rows, []any{&id, &missing, &dpo, &dp, &cpo, &cp, &rdpo, &rdp, &rcpo, &rcp}, func() error {
-			if missing {
-				r.find("transfers name account %s, which does not exist", ledger.ID(id.Bytes))
-				return nil
-			}
-			r.find("account %s: stored debits posted/pending %d/%d credits %d/%d, recomputed %d/%d credits %d/%d",
-				ledger.ID(id.Bytes), dpo.Int64, dp.Int64, cpo.Int64, cp.Int64, rdpo, rdp, rcpo, rcp)
-			return nil
-		}); err != nil {
-			return fmt.Errorf("recompute balances: %w", err)
-		}
+				SELECT m.credit_account_id, 0, 0, sum(m.posted), sum(m.pending)
+				FROM ` + moves + ` GROUP BY m.credit_account_id) sides
+			GROUP BY id) r ON r.id = a.id) b`,
+	checks: []auditCheck{{
+		bad: "b.debits_posted <> b.rdpo OR b.debits_pending <> b.rdp OR b.credits_posted <> b.rcpo OR b.credits_pending <> b.rcp",
+		finding: `format('account %s: stored debits posted/pending %s/%s credits %s/%s, recomputed %s/%s credits %s/%s', b.id,
+			b.debits_posted, b.debits_pending, b.credits_posted, b.credits_pending, b.rdpo, b.rdp, b.rcpo, b.rcp)`,
+	}, {
+		// Recompute: "transfer %s: balance of account %s passes int64"
+		bad:     "greatest(b.rdpo, b.rdp, b.rcpo, b.rcp) > @max::int8",
+		finding: "format('account %s: recomputed balance passes int64: debits posted/pending %s/%s credits %s/%s', b.id, b.rdpo, b.rdp, b.rcpo, b.rcp)",
+	}, {
+		// Recompute: "account %s: posted + pending passes int64"
+		bad:     "greatest(b.rdpo, b.rdp, b.rcpo, b.rcp) <= @max::int8 AND (b.rdpo + b.rdp > @max::int8 OR b.rcpo + b.rcp > @max::int8)",
+		finding: "format('account %s: recomputed posted + pending passes int64: debits %s + %s, credits %s + %s', b.id, b.rdpo, b.rdp, b.rcpo, b.rcp)",
+	}, {
+		bad:     "(b.flags & @negative) = 0 AND b.debits_posted::numeric + b.debits_pending > b.credits_posted",
+		finding: "format('account %s must not go negative but has %s rial available', b.id, b.credits_posted::numeric - b.debits_posted - b.debits_pending)",
+	}},
+}}
 
-		rows, err = tx.Query(ctx, `SELECT ledger, count(*), coalesce(sum(debits_posted), 0)::int8, coalesce(sum(credits_posted), 0)::int8,
-			coalesce(sum(debits_pending), 0)::int8, coalesce(sum(credits_pending), 0)::int8 FROM accounts GROUP BY ledger ORDER BY ledger`)
-		if err != nil {
-			return err
-		}
-		var l LedgerTotals
-		if _, err := pgx.ForEachRow(rows, []any{&l.Ledger, &l.Accounts, &l.DebitsPosted, &l.CreditsPosted, &l.DebitsPending, &l.CreditsPending}, func() error {
-			r.Ledgers = append(r.Ledgers, l)
-			if l.DebitsPosted != l.CreditsPosted {
-				r.find("ledger %d: posted debits %d <> posted credits %d", l.Ledger, l.DebitsPosted, l.CreditsPosted)
+// check runs one source: a single scan whose rows are those breaking at least one check, with one column per
+// check holding its finding or NULL.
+func (r *AuditReport) check(ctx context.Context, tx pgx.Tx, s auditSource, args pgx.NamedArgs) error {
+	cols, conds := make([]string, len(s.checks)), make([]string, len(s.checks))
+	for i, c := range s.checks {
+		cols[i] = "CASE WHEN " + c.bad + " THEN " + c.finding + " END"
+		conds[i] = "(" + c.bad + ")"
+	}
+	rows, err := tx.Query(ctx, "SELECT "+strings.Join(cols, ",\n")+"\nFROM "+s.from+"\nWHERE "+strings.Join(conds, " OR "), args)
+	if err != nil {
+		return err
+	}
+	found := make([]pgtype.Text, len(s.checks))
+	dest := make([]any, len(s.checks))
+	for i := range found {
+		dest[i] = &found[i]
+	}
+	_, err = pgx.ForEachRow(rows, dest, func() error {
+		for _, f := range found {
+			if f.Valid {
+				r.add(f.String)
 			}
-			if l.DebitsPending != l.CreditsPending {
-				r.find("ledger %d: pending debits %d <> pending credits %d", l.Ledger, l.DebitsPending, l.CreditsPending)
-			}
-			return nil
-		}); err != nil {
-			return fmt.Errorf("ledger totals: %w", err)
-		}
-
-		rows, err = tx.Query(ctx, `SELECT id, credits_posted - debits_posted - debits_pending FROM accounts
-			WHERE (flags & $1) = 0 AND debits_posted + debits_pending > credits_posted`, int32(ledger.FlagNegativeAllowed))
-		if err != nil {
-			return err
-		}
-		var avail int64
-		if _, err := pgx.ForEachRow(rows, []any{&id, &avail}, func() error {
-			r.find("account %s must not go negative but has %d rial available", ledger.ID(id.Bytes), avail)
-			return nil
-		}); err != nil {
-			return fmt.Errorf("floors: %w", err)
-		}
-
-		rows, err = tx.Query(ctx, `SELECT t.id FROM transfers t
-			JOIN accounts d ON d.id = t.debit_account_id JOIN accounts c ON c.id = t.credit_account_id
-			WHERE d.ledger <> t.ledger OR c.ledger <> t.ledger LIMIT $1`, AuditFindingsMax)
-		if err != nil {
-			return err
-		}
-		if _, err := pgx.ForEachRow(rows, []any{&id}, func() error {
-			r.find("transfer %s crosses ledgers", ledger.ID(id.Bytes))
-			return nil
-		}); err != nil {
-			return fmt.Errorf("ledgers: %w", err)
 		}
 		return nil
 	})
-	return r, err
+	return err
+}
+
+// ledgers sums every ledger's stored balances: debits must equal credits, posted and pending.
+func (r *AuditReport) ledgers(ctx context.Context, tx pgx.Tx, args pgx.NamedArgs) error {
+	rows, err := tx.Query(ctx, `SELECT ledger, count(*),
+			least(sum(debits_posted), @max::int8)::int8, least(sum(credits_posted), @max::int8)::int8,
+			least(sum(debits_pending), @max::int8)::int8, least(sum(credits_pending), @max::int8)::int8,
+			CASE WHEN sum(debits_posted) <> sum(credits_posted) THEN
+				format('ledger %s: posted debits %s <> posted credits %s', ledger, sum(debits_posted), sum(credits_posted)) END,
+			CASE WHEN sum(debits_pending) <> sum(credits_pending) THEN
+				format('ledger %s: pending debits %s <> pending credits %s', ledger, sum(debits_pending), sum(credits_pending)) END
+		FROM accounts GROUP BY ledger ORDER BY ledger`, args)
+	if err != nil {
+		return fmt.Errorf("ledger totals: %w", err)
+	}
+	var l LedgerTotals
+	var posted, pending pgtype.Text
+	if _, err := pgx.ForEachRow(rows, []any{&l.Ledger, &l.Accounts, &l.DebitsPosted, &l.CreditsPosted,
+		&l.DebitsPending, &l.CreditsPending, &posted, &pending}, func() error {
+		r.Ledgers = append(r.Ledgers, l)
+		for _, f := range []pgtype.Text{posted, pending} {
+			if f.Valid {
+				r.add(f.String)
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("ledger totals: %w", err)
+	}
+	return nil
 }

@@ -437,16 +437,22 @@ func (s *Store) armTimer() {
 
 // release gives the lock back and closes the write connection, so that the next writer may open at once.
 func (s *Store) release() {
-	if s.conn == nil {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.WriteTimeout)
 	defer cancel()
-	if _, err := s.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", s.lock); err != nil {
-		s.log.Warn("releasing the writer lock", "err", err) // the server releases it when the connection ends
+	unlocked := false
+	if s.conn != nil {
+		_, err := s.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", s.lock)
+		unlocked = err == nil
+		s.conn.Close(ctx)
+		s.conn = nil
 	}
-	s.conn.Close(ctx)
-	s.conn = nil
+	if !unlocked {
+		// The connection broke (a write timed out, say) while its backend may live on, stuck, holding the
+		// lock: end it, so that the next writer can open at once.
+		if err := s.endOldBackend(ctx); err != nil {
+			s.log.Warn("ending the writer's backend at close", "err", err)
+		}
+	}
 }
 
 // shutdown waits for the writes in flight, stops the persister and answers whatever is still queued.
@@ -525,22 +531,8 @@ func (s *Store) reconnect() error {
 		s.conn = nil
 	}
 	// The old backend may still be finishing a COMMIT; only once it is gone is the database final.
-	for {
-		// Terminate it only when it is that very backend (pid and start time): a pid may have been reused.
-		var alive int
-		err := s.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-			WHERE pid = $1 AND backend_start = $2) AS old`, int32(s.ident.pid), s.ident.start).Scan(&alive)
-		if err != nil {
-			return fmt.Errorf("postgres: wait for the old writer backend: %w", err)
-		}
-		if alive == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("postgres: old writer backend %d still alive: %w", s.ident.pid, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
+	if err := s.endOldBackend(ctx); err != nil {
+		return err
 	}
 	if err := s.connect(ctx); err != nil {
 		return err
@@ -551,6 +543,28 @@ func (s *Store) reconnect() error {
 		return err
 	}
 	return nil
+}
+
+// endOldBackend waits until the server has ended the write connection's backend, terminating it if it is
+// still there (stuck behind a lock, say), so that its transaction and its lock are gone.
+func (s *Store) endOldBackend(ctx context.Context) error {
+	for {
+		// Terminate it only when it is that very backend (pid and start time): a pid may have been reused.
+		var alive int
+		err := s.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE pid = $1 AND backend_start = $2) AS old`, int32(s.ident.pid), s.ident.start).Scan(&alive)
+		if err != nil {
+			return fmt.Errorf("postgres: wait for the old writer backend: %w", err)
+		}
+		if alive == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("postgres: old writer backend %d still alive: %w", s.ident.pid, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // decided is a batch the ledger has decided and the persister must write before anyone hears of it.
@@ -565,6 +579,7 @@ type decided struct {
 	events   []eventRow
 	rows     []objectRow
 	epoch    uint64
+	at       int64 // the batch's time
 	conn     *pgx.Conn
 }
 
@@ -584,9 +599,62 @@ func (s *Store) decideBatch(reqs []*request) {
 	}
 	n := len(d.reqs)
 	d.results, d.accounts, d.errs = make([][]ledger.Result, n), make([][]ledger.AccountResult, n), make([]error, n)
+	if len(s.inflight) > 0 {
+		s.led.Pin(s.inflight[0].at) // ids of writes still on their way stay in memory
+	} else {
+		s.led.Pin(0)
+	}
+	d.at = now
 	s.led.Begin(now)
+	if !s.decideAll(d, now) {
+		return
+	}
+	b := s.led.End()
+	d.b = b
+	for _, id := range b.Expired {
+		if t, ok := s.led.Transfer(id); ok {
+			d.events = append(d.events, expiryEvent(t, now))
+		}
+	}
+	if len(d.reqs) == 0 && len(b.Expired) == 0 && len(b.Accounts) == 0 {
+		return // nothing to write: an expiry tick that found nothing
+	}
+	for len(s.inflight) >= pipelineDepth {
+		s.retire(<-s.outcomes)
+	}
+	s.inflight = append(s.inflight, d)
+	s.pipe <- d
+}
+
+// ErrDecisionPanicked is a Decide caller's answer when its decider panicked: nothing of the batch was
+// written, and the writer rebuilt its state from the database.
+var ErrDecisionPanicked = errors.New("postgres: decision panicked")
+
+// decideAll decides each request of d in the open batch. A decider that panics (a bug in a rail) must not take
+// the ledger down: the half-decided batch is dropped unwritten, its callers are answered (the decider's with
+// ErrDecisionPanicked, the others ErrNotApplied), and the writer reloads from the database. It reports
+// whether the batch may go on to be written.
+func (s *Store) decideAll(d *decided, now int64) (ok bool) {
+	culprit := -1
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		s.log.Error("a decision panicked: the batch is dropped and the writer reloads", "panic", p)
+		for i, r := range d.reqs {
+			err := fmt.Errorf("%w: a decision in the same batch panicked", ErrNotApplied)
+			if i == culprit {
+				err = fmt.Errorf("%w: %v", ErrDecisionPanicked, p)
+			}
+			r.reply <- reply{err: err}
+		}
+		s.broken = true
+		ok = false
+	}()
 	s.prefetch(d)
 	for i, r := range d.reqs {
+		culprit = i
 		if d.errs[i] != nil {
 			continue
 		}
@@ -615,21 +683,7 @@ func (s *Store) decideBatch(reqs []*request) {
 			dec.led = nil
 		}
 	}
-	b := s.led.End()
-	d.b = b
-	for _, id := range b.Expired {
-		if t, ok := s.led.Transfer(id); ok {
-			d.events = append(d.events, expiryEvent(t, now))
-		}
-	}
-	if len(d.reqs) == 0 && len(b.Expired) == 0 && len(b.Accounts) == 0 {
-		return // nothing to write: an expiry tick that found nothing
-	}
-	for len(s.inflight) >= pipelineDepth {
-		s.retire(<-s.outcomes)
-	}
-	s.inflight = append(s.inflight, d)
-	s.pipe <- d
+	return true
 }
 
 // prefetch looks up, before deciding, the ids the ledger cannot answer for from memory (ids older than the

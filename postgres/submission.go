@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tasvieh/tasvieh/ledger"
@@ -117,21 +118,77 @@ func (sub *Submission) validate() error {
 		case len(r.Body) > 0 && !json.Valid(r.Body):
 			return &SubmissionError{fmt.Sprintf("Rows[%d].Body", i), "not valid JSON"}
 		case len(r.Body) > 0 && !jsonbSafe(r.Body):
-			return &SubmissionError{fmt.Sprintf("Rows[%d].Body", i), `holds \u0000, which PostgreSQL's jsonb refuses`}
+			return &SubmissionError{fmt.Sprintf("Rows[%d].Body", i), `holds \u0000, a lone surrogate or a number beyond ±1e1000, which PostgreSQL's jsonb refuses`}
 		}
 	}
 	return nil
 }
 
-// jsonbSafe reports whether a valid JSON text has no \u0000 escape, the one thing jsonb refuses that
-// encoding/json accepts.
+// jsonbNumberLenMax bounds a number in a row body: PostgreSQL's jsonb keeps numbers as numeric, which refuses
+// an exponent past some 131,072 digits (1e999999 fails); a thousand characters is more than any amount, rate or
+// count a rail writes and far inside numeric's range.
+const jsonbNumberLenMax = 1000
+
+// jsonbSafe reports whether a valid JSON text is one PostgreSQL's jsonb accepts, too: no \u0000 escape, no
+// lone UTF-16 surrogate escape (\ud800 without its pair), and no number beyond jsonbNumberLenMax characters or
+// with an exponent past ±1000 — the things encoding/json accepts and jsonb refuses.
 func jsonbSafe(b []byte) bool {
-	for i := 0; i+5 < len(b); i++ {
-		if b[i] == '\\' {
-			if string(b[i+1:i+6]) == "u0000" {
-				return false
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if !inString {
+			switch {
+			case c == '"':
+				inString = true
+			case c == '-' || '0' <= c && c <= '9':
+				j := i
+				for j < len(b) && strings.IndexByte("+-.eE0123456789", b[j]) >= 0 {
+					j++
+				}
+				if !numberSafe(string(b[i:j])) {
+					return false
+				}
+				i = j - 1
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = false
+		case '\\':
+			if i+1 < len(b) && b[i+1] == 'u' && i+5 < len(b) {
+				u, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 16)
+				if err != nil || u == 0 || 0xDC00 <= u && u <= 0xDFFF {
+					return false // NUL, or a low surrogate without its high one
+				}
+				if 0xD800 <= u && u <= 0xDBFF {
+					if i+11 >= len(b) || b[i+6] != '\\' || b[i+7] != 'u' {
+						return false
+					}
+					lo, err := strconv.ParseUint(string(b[i+8:i+12]), 16, 16)
+					if err != nil || lo < 0xDC00 || lo > 0xDFFF {
+						return false
+					}
+					i += 6
+				}
+				i += 5
+				continue
 			}
 			i++ // skip the escaped character, so "\\u0000" (an escaped backslash) is not mistaken for one
+		}
+	}
+	return true
+}
+
+// numberSafe reports whether a JSON number fits PostgreSQL's numeric comfortably.
+func numberSafe(n string) bool {
+	if len(n) > jsonbNumberLenMax {
+		return false
+	}
+	if k := strings.IndexAny(n, "eE"); k >= 0 {
+		e, err := strconv.Atoi(strings.TrimPrefix(n[k+1:], "+"))
+		if err != nil || e > 1000 || e < -1000 {
+			return false
 		}
 	}
 	return true
