@@ -44,7 +44,7 @@ func init() {
 		"rules":    {"the rulebook's dated figures", runRules},
 		"db":       {"start or stop the private PostgreSQL cluster, migrate", runDB},
 		"audit":    {"recompute every balance from the transfers and check the ledger", runAudit},
-		"bench":    {"measure the ledger: naive vs batched writer", runBench},
+		"bench":    {"measure the ledger: naive vs batched writer; start-up with a large history", runBench},
 		"demo":     {"a guided run of what tasvieh does today", runDemo},
 	}
 }

@@ -95,7 +95,7 @@ func BenchLedger(ctx context.Context, pool *pgxpool.Pool, o BenchOptions) (Bench
 		}
 	}
 
-	store, err := postgres.OpenStore(ctx, pool, postgres.Config{Clock: clock.Real(), Log: log})
+	store, err := postgres.OpenStore(ctx, pool, postgres.Config{Clock: wall, Log: log})
 	if err != nil {
 		return res, err
 	}
@@ -137,7 +137,7 @@ func BenchLedger(ctx context.Context, pool *pgxpool.Pool, o BenchOptions) (Bench
 
 // benchSetup creates an issuance account and n customer accounts that must not go negative, each funded.
 func benchSetup(ctx context.Context, pool *pgxpool.Pool, n int) ([]ledger.ID, error) {
-	store, err := postgres.OpenStore(ctx, pool, postgres.Config{})
+	store, err := postgres.OpenStore(ctx, pool, postgres.Config{Clock: wall})
 	if err != nil {
 		return nil, err
 	}
@@ -181,15 +181,15 @@ func benchNaive(ctx context.Context, pool *pgxpool.Pool, accounts []ledger.ID, w
 	var done atomic.Int64
 	var firstErr error
 	var once sync.Once
-	deadline := time.Now().Add(d)
+	deadline := wall.Now().Add(d)
 	var wg sync.WaitGroup
-	start := time.Now()
+	start := wall.Now()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(seed uint64) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(seed, 7))
-			for time.Now().Before(deadline) {
+			for wall.Now().Before(deadline) {
 				from, to := pickPair(rng, accounts)
 				if err := naiveTransfer(ctx, pool, from, to, benchAmount); err != nil {
 					once.Do(func() { firstErr = err })
@@ -200,7 +200,7 @@ func benchNaive(ctx context.Context, pool *pgxpool.Pool, accounts []ledger.ID, w
 		}(uint64(w))
 	}
 	wg.Wait()
-	return float64(done.Load()) / time.Since(start).Seconds(), firstErr
+	return float64(done.Load()) / wall.Now().Sub(start).Seconds(), firstErr
 }
 
 var errNaiveShort = errors.New("naive: exceeds balance")
@@ -227,7 +227,7 @@ func naiveTransfer(ctx context.Context, pool *pgxpool.Pool, from, to ledger.ID, 
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, ledger, code, flags, reference, ts)
 			VALUES ($1, $2, $3, $4, $5, 1, 0, 'bench naive', $6)`, pgUUID(NewID()), pgUUID(from), pgUUID(to), amount,
-			int32(ledger.LedgerCBI), time.Now().UnixNano())
+			int32(ledger.LedgerCBI), wall.Now().UnixNano())
 		return err
 	})
 }
@@ -237,16 +237,16 @@ func benchSaturate(ctx context.Context, store *postgres.Store, accounts []ledger
 	var done atomic.Int64
 	var firstErr error
 	var once sync.Once
-	deadline := time.Now().Add(d)
+	deadline := wall.Now().Add(d)
 	var wg sync.WaitGroup
-	start := time.Now()
+	start := wall.Now()
 	for c := 0; c < callers; c++ {
 		wg.Add(1)
 		go func(seed uint64) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(seed, 11))
 			t := make([]ledger.Transfer, 1)
-			for time.Now().Before(deadline) {
+			for wall.Now().Before(deadline) {
 				from, to := pickPair(rng, accounts)
 				t[0] = ledger.Transfer{ID: NewID(), DebitAccountID: from, CreditAccountID: to, Amount: benchAmount,
 					Ledger: ledger.LedgerCBI, Code: 1}
@@ -263,7 +263,7 @@ func benchSaturate(ctx context.Context, store *postgres.Store, accounts []ledger
 		}(uint64(c))
 	}
 	wg.Wait()
-	return float64(done.Load()) / time.Since(start).Seconds(), firstErr
+	return float64(done.Load()) / wall.Now().Sub(start).Seconds(), firstErr
 }
 
 // benchOpenLoop offers `rate` single-transfer requests per second, each on its own goroutine at its scheduled
@@ -276,11 +276,11 @@ func benchOpenLoop(ctx context.Context, store *postgres.Store, accounts []ledger
 	var wg sync.WaitGroup
 	rng := rand.New(rand.NewPCG(3, 5))
 	interval := time.Second / time.Duration(rate)
-	start := time.Now()
+	start := wall.Now()
 	for i := 0; i < n; i++ {
 		at := start.Add(time.Duration(i) * interval)
-		if wait := time.Until(at); wait > 0 {
-			time.Sleep(wait)
+		if wait := at.Sub(wall.Now()); wait > 0 {
+			<-wall.NewTimer(wait).C()
 		}
 		from, to := pickPair(rng, accounts)
 		wg.Add(1)
@@ -288,7 +288,7 @@ func benchOpenLoop(ctx context.Context, store *postgres.Store, accounts []ledger
 			defer wg.Done()
 			r, err := store.Submit(ctx, postgres.Submission{Transfers: []ledger.Transfer{{ID: NewID(), DebitAccountID: from,
 				CreditAccountID: to, Amount: benchAmount, Ledger: ledger.LedgerCBI, Code: 1}}})
-			lat[i] = time.Since(at)
+			lat[i] = wall.Now().Sub(at)
 			if err == nil && r[0] != ledger.OK {
 				err = fmt.Errorf("transfer: %v", r[0])
 			}
@@ -301,7 +301,7 @@ func benchOpenLoop(ctx context.Context, store *postgres.Store, accounts []ledger
 		}(i, at)
 	}
 	wg.Wait()
-	achieved := float64(n) / time.Since(start).Seconds()
+	achieved := float64(n) / wall.Now().Sub(start).Seconds()
 	select {
 	case err := <-errs:
 		return nil, 0, err
@@ -329,8 +329,12 @@ func percentileMs(d []time.Duration, p float64) float64 {
 	return float64(s[i]) / float64(time.Millisecond)
 }
 
-// idSource mints the benchmark's ids on the wall clock, which the store's batches run on too.
-var idSource = ids.NewRandomSource(clock.Real())
+// wall is the benchmark's clock: the real one, through the injected interface like everything else. It
+// times the phases, and the store's batches run on it too.
+var wall = clock.Real()
+
+// idSource mints the benchmark's ids on the same clock as the store.
+var idSource = ids.NewRandomSource(wall)
 
 // NewID returns a time-ordered (version 7) UUID as a ledger id, so that stored rows are keyed in time order.
 func NewID() ledger.ID { return ledger.ID(idSource.New()) }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +21,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tasvieh/tasvieh/clock"
+	"github.com/tasvieh/tasvieh/ids"
 	"github.com/tasvieh/tasvieh/internal/pgtest"
 	"github.com/tasvieh/tasvieh/kafka"
 	"github.com/tasvieh/tasvieh/ledger"
@@ -34,7 +37,13 @@ const (
 	callers  = 16 // concurrent submitters in the child
 	killsMin = 3  // the short form, in make test
 	killsMax = 12 // the long form
+	// retriesMax bounds how often the child submits a pair again after ErrOutcomeUnknown or ErrNotApplied to
+	// learn its fate; the writer recovers within a few backoffs, so ten tries means the database is gone.
+	retriesMax = 10
 )
+
+// wall is the real clock, through the injected interface: the store, the ids and the test's own timing use it.
+var wall = clock.Real()
 
 // TestMain turns the test binary into the child when asked: the same code, killed for real.
 func TestMain(m *testing.M) {
@@ -53,7 +62,10 @@ type payload struct {
 }
 
 // child restores the store, runs the outbox relay to the parent's broker and submits linked pairs of transfers,
-// each pair with one event, printing every acknowledged pair; it runs until it is killed.
+// each pair with one event, printing every acknowledged pair; it runs until it is killed. A pair is
+// acknowledged only when the store answers it with results: applied now (ok, ok) or, when asked again with
+// the same ids after ErrOutcomeUnknown or ErrNotApplied, applied before (exists, exists). Neither error is ever
+// taken for an acknowledgement.
 func child() error {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
@@ -61,14 +73,15 @@ func child() error {
 	if err != nil {
 		return err
 	}
-	store, err := postgres.OpenStore(ctx, pool, time.Now, log)
+	store, err := postgres.OpenStore(ctx, pool, postgres.Config{Clock: wall, Log: log})
 	if err != nil {
 		return err
 	}
-	var ids []ledger.ID
+	src := ids.NewRandomSource(wall)
+	var accounts []ledger.ID
 	rows, _ := pool.Query(ctx, "SELECT id FROM accounts WHERE kind = $1 ORDER BY name", int16(ledger.KindSettlement))
 	var id uuid.UUID
-	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { ids = append(ids, ledger.ID(id)); return nil }); err != nil {
+	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { accounts = append(accounts, ledger.ID(id)); return nil }); err != nil {
 		return err
 	}
 	cluster, err := kafka.Start(ctx, kafka.Config{Brokers: strings.Split(os.Getenv("KAFKA_BROKERS"), ","), Topics: []string{topic}, Partitions: 4}, log)
@@ -95,26 +108,26 @@ func child() error {
 		wg.Add(1)
 		go func(seed uint64) {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(seed, uint64(time.Now().UnixNano())))
+			rng := rand.New(rand.NewPCG(seed, uint64(wall.Now().UnixNano())))
 			for {
 				pair := fmt.Sprintf("pair-%s-%d", prefix, n.Add(1))
 				a, b, c := rng.IntN(banks), rng.IntN(banks), rng.IntN(banks)
 				if a == b || b == c {
 					continue
 				}
-				first := ledger.Transfer{ID: postgres.NewID(), DebitAccountID: ids[a], CreditAccountID: ids[b],
+				first := ledger.Transfer{ID: src.New(), DebitAccountID: accounts[a], CreditAccountID: accounts[b],
 					Amount: int64(1 + rng.IntN(1000)), Ledger: ledger.LedgerCBI, Code: 2, Flags: ledger.FlagLinked, Reference: pair}
-				second := ledger.Transfer{ID: postgres.NewID(), DebitAccountID: ids[b], CreditAccountID: ids[c],
+				second := ledger.Transfer{ID: src.New(), DebitAccountID: accounts[b], CreditAccountID: accounts[c],
 					Amount: int64(1 + rng.IntN(1000)), Ledger: ledger.LedgerCBI, Code: 2, Reference: pair}
 				body, _ := json.Marshal(payload{Pair: pair})
-				ev := outbox.Event{ID: uuid.Must(uuid.NewV7()).String(), Topic: topic, Key: fmt.Sprintf("%03d", a), Type: "crash.pair",
-					Payload: body, CreatedAt: time.Now()}
-				res, err := store.Submit(ctx, []ledger.Transfer{first, second}, []outbox.Event{ev})
+				sub := postgres.Submission{Transfers: []ledger.Transfer{first, second},
+					Events: []postgres.Event{{Transfer: first.ID, Topic: topic, Key: fmt.Sprintf("%03d", a), Type: "crash.pair", Payload: body}}}
+				stored, err := submitPair(ctx, store, sub)
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "submit:", err)
 					return
 				}
-				if res[0] == ledger.OK && res[1] == ledger.OK {
+				if stored {
 					relay.Notify()
 					mu.Lock()
 					fmt.Fprintf(out, "ack %s %s %s\n", first.ID, second.ID, pair)
@@ -128,6 +141,25 @@ func child() error {
 	return nil
 }
 
+// submitPair submits a linked pair and reports whether it is stored. After ErrOutcomeUnknown (it may or may
+// not be applied) or ErrNotApplied it asks again with the same ids, which is how a caller learns the fate of
+// a request whose answer was lost: then (exists, exists) means it was applied the first time. Any other error
+// is returned, and the pair is not acknowledged.
+func submitPair(ctx context.Context, store *postgres.Store, sub postgres.Submission) (bool, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := store.Submit(ctx, sub)
+		switch {
+		case err == nil:
+			applied := func(r ledger.Result) bool { return r == ledger.OK || (attempt > 1 && r == ledger.Exists) }
+			return applied(res[0]) && applied(res[1]), nil
+		case (errors.Is(err, postgres.ErrOutcomeUnknown) || errors.Is(err, postgres.ErrNotApplied)) && attempt < retriesMax:
+			fmt.Fprintf(os.Stderr, "submit: %v: asking again with the same ids (attempt %d)\n", err, attempt)
+		default:
+			return false, err
+		}
+	}
+}
+
 func TestCrashKillsLoseNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test starts child processes")
@@ -136,32 +168,46 @@ func TestCrashKillsLoseNothing(t *testing.T) {
 	if os.Getenv("TASVIEH_CRASH_LONG") != "" {
 		kills = killsMax
 	}
-	seed := uint64(time.Now().UnixNano())
+	seed := uint64(wall.Now().UnixNano())
 	t.Logf("seed %d, %d kills", seed, kills)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	ctx := context.Background()
 	pool, schema := pgtest.Schema(t)
 
 	// The world: an issuance account and funded banks.
-	store, err := postgres.OpenStore(ctx, pool, time.Now, slog.New(slog.DiscardHandler))
+	store, err := postgres.OpenStore(ctx, pool, postgres.Config{Clock: wall})
 	if err != nil {
 		t.Fatal(err)
 	}
-	issuance := postgres.NewID()
-	accts := []ledger.Account{{ID: issuance, Ledger: ledger.LedgerCBI, Kind: ledger.KindIssuance, Name: "issuance"}}
+	src := ids.NewRandomSource(wall)
+	issuance := ledger.ID(src.New())
+	accts := []ledger.Account{{ID: issuance, Ledger: ledger.LedgerCBI, Kind: ledger.KindIssuance,
+		Flags: ledger.FlagNegativeAllowed, Name: "issuance"}}
 	var fund []ledger.Transfer
 	for i := 0; i < banks; i++ {
-		id := postgres.NewID()
+		id := ledger.ID(src.New())
 		accts = append(accts, ledger.Account{ID: id, Ledger: ledger.LedgerCBI, Kind: ledger.KindSettlement,
-			Flags: ledger.FlagNoNegative, Name: fmt.Sprintf("bank %d", i)})
-		fund = append(fund, ledger.Transfer{ID: postgres.NewID(), DebitAccountID: issuance, CreditAccountID: id,
+			Name: fmt.Sprintf("bank %d", i)}) // no flags: the floor of zero
+		fund = append(fund, ledger.Transfer{ID: src.New(), DebitAccountID: issuance, CreditAccountID: id,
 			Amount: funding, Ledger: ledger.LedgerCBI, Code: 1})
 	}
-	if _, err := store.CreateAccounts(ctx, accts); err != nil {
+	ares, err := store.CreateAccounts(ctx, accts)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Submit(ctx, fund, nil); err != nil {
+	for i, r := range ares {
+		if r != ledger.AccountOK {
+			t.Fatalf("account %s: %v", accts[i].Name, r)
+		}
+	}
+	fres, err := store.Submit(ctx, postgres.Submission{Transfers: fund})
+	if err != nil {
 		t.Fatal(err)
+	}
+	for i, r := range fres {
+		if r != ledger.OK {
+			t.Fatalf("funding %d: %v", i, r)
+		}
 	}
 	store.Close()
 
@@ -210,12 +256,12 @@ func TestCrashKillsLoseNothing(t *testing.T) {
 	}
 
 	// 1. Every acknowledged transfer is stored exactly once.
-	ids := make([]uuid.UUID, 0, len(acked))
+	ackedIDs := make([]uuid.UUID, 0, len(acked))
 	for id := range acked {
-		ids = append(ids, uuid.MustParse(id))
+		ackedIDs = append(ackedIDs, uuid.MustParse(id))
 	}
 	var stored int
-	if err := pool.QueryRow(ctx, "SELECT count(*) FROM transfers WHERE id = ANY($1)", ids).Scan(&stored); err != nil {
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM transfers WHERE id = ANY($1)", ackedIDs).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
 	if stored != len(acked) {
@@ -237,7 +283,7 @@ func TestCrashKillsLoseNothing(t *testing.T) {
 		t.Errorf("half-applied pairs %d, pairs without their event or events without their pair %d", halves, orphans)
 	}
 	// 3. The restored ledger passes its own invariants, and the stored data passes the audit.
-	store, err = postgres.OpenStore(ctx, pool, time.Now, log)
+	store, err = postgres.OpenStore(ctx, pool, postgres.Config{Clock: wall, Log: log})
 	if err != nil {
 		t.Fatalf("restore after the last kill: %v", err)
 	}
@@ -266,14 +312,14 @@ func TestCrashKillsLoseNothing(t *testing.T) {
 	}
 	var events int
 	_ = pool.QueryRow(ctx, "SELECT count(*) FROM outbox").Scan(&events)
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := wall.Now().Add(60 * time.Second)
 	var applied, maxApplied int
-	for time.Now().Before(deadline) {
+	for wall.Now().Before(deadline) {
 		_ = pool.QueryRow(ctx, "SELECT count(*), coalesce(max(applied), 0) FROM crash_effects").Scan(&applied, &maxApplied)
 		if applied >= events {
 			break
 		}
-		time.Sleep(50 * time.Millisecond)
+		<-wall.NewTimer(50 * time.Millisecond).C()
 	}
 	stopConsumer()
 	if err := <-consumerDone; err != nil {
@@ -326,11 +372,11 @@ func runAndKill(t *testing.T, schema string, brokers []string, d time.Duration) 
 	}()
 	select {
 	case <-ready:
-	case <-time.After(60 * time.Second):
+	case <-wall.NewTimer(60 * time.Second).C():
 		_ = cmd.Process.Kill()
 		t.Fatal("child never became ready")
 	}
-	time.Sleep(d)
+	<-wall.NewTimer(d).C()
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
