@@ -4,7 +4,7 @@ import "bytes"
 
 // expiryEntry schedules the expiry of a pending transfer with a timeout.
 type expiryEntry struct {
-	deadline int64 // unix ns: the transfer expires at the first Commit whose now reaches it
+	deadline int64 // unix ns: the transfer expires at the first Begin whose now reaches it
 	ts       int64 // the pending transfer's timestamp: breaks ties, so expiry order never depends on the heap
 	id       ID
 }
@@ -20,8 +20,8 @@ func (a *expiryEntry) less(b *expiryEntry) bool {
 }
 
 // expiryHeap is a min-heap of expiry entries by (deadline, ts, id). Deletion is lazy: an entry whose transfer
-// has since been posted, voided or rolled back stays until its deadline passes, and Commit skips it then
-// (liveEntry). So posting and voiding cost nothing here, and Rollback only ever adds entries back.
+// has since been posted, voided or undone (a failed chain or proposal) stays until its deadline passes, and
+// Begin (or NextExpiry) skips it then. So posting, voiding and undoing cost nothing here.
 type expiryHeap []expiryEntry
 
 func (h *expiryHeap) push(e expiryEntry) {

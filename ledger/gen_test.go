@@ -3,6 +3,7 @@ package ledger
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 )
 
@@ -52,28 +53,52 @@ type world struct {
 	now      int64
 }
 
-// newWorld makes two ledgers: LedgerCBI with an issuance account, four floored settlement accounts and a
-// suspense account without a floor; 1017 with an issuance-like bank account and two customers.
+// Positions in world.accounts.
+const (
+	worldIssuanceCBI   = 0
+	worldSettlement    = 1 // the first of settlementCount floored settlement accounts in LedgerCBI
+	settlementCount    = 4
+	worldIssuance1017  = 6
+	worldAccountsCount = 11
+)
+
+// newWorld makes two ledgers: LedgerCBI with an issuance account, four settlement accounts (floored by default),
+// a suspense account without a floor and a floored mirror; 1017 with an issuance-like bank account, two
+// customers and a clearing account without a floor.
 func newWorld(src source) *world {
 	w := &world{src: src, now: t0}
 	add := func(l LedgerID, k AccountKind, f AccountFlags) {
 		w.accounts = append(w.accounts, Account{ID: idOf('A', uint64(len(w.accounts))), Ledger: l, Kind: k, Flags: f,
 			Name: k.String()})
 	}
-	add(LedgerCBI, KindIssuance, 0)
-	for range 4 {
-		add(LedgerCBI, KindSettlement, FlagNoNegative)
+	add(LedgerCBI, KindIssuance, FlagNegativeAllowed)
+	for range settlementCount {
+		add(LedgerCBI, KindSettlement, 0)
 	}
-	add(LedgerCBI, KindSuspense, 0)
-	add(1017, KindIssuance, 0)
-	add(1017, KindCustomer, FlagNoNegative)
-	add(1017, KindCustomer, FlagNoNegative)
+	add(LedgerCBI, KindSuspense, FlagNegativeAllowed)
+	add(1017, KindIssuance, FlagNegativeAllowed)
+	add(1017, KindCustomer, 0)
+	add(1017, KindCustomer, 0)
+	add(1017, KindClearing, FlagNegativeAllowed)
+	add(LedgerCBI, KindMirror, 0)
+	if len(w.accounts) != worldAccountsCount {
+		panic("world accounts")
+	}
 	return w
 }
 
+// freshID mints a new id: mostly a UUIDv7 from a client clock up to 2 s behind or 1 s ahead of the world's, as
+// callers do; now and then an id of another version, which a retaining ledger must always look up, or a
+// UUIDv7 from a clock far ahead, which a ledger with a window refuses.
 func (w *world) freshID() ID {
 	w.next++
-	return idOf('T', w.next)
+	switch k := w.pick(40); {
+	case k < 10:
+		return idOf('T', w.next)
+	case k == 10:
+		return v7(w.now+[]int64{5 * nsPerSecond, 3600 * nsPerSecond, 50 * 365 * 24 * 3600 * nsPerSecond}[w.pick(3)], w.next)
+	}
+	return v7(w.now+int64(w.pick(3000)-2000)*1_000_000, w.next)
 }
 
 func (w *world) pick(n int) int { return w.src.IntN(n) }
@@ -119,21 +144,25 @@ func (w *world) transfer() Transfer {
 	case k < 16 && len(w.sent) > 0: // a repeat with one field changed
 		t = w.sent[w.pick(len(w.sent))]
 		t.Flags &^= FlagLinked
-		switch w.pick(4) {
+		switch w.pick(6) {
 		case 0:
 			t.Amount++
 		case 1:
 			t.Reference += "x"
 		case 2:
 			t.Code++
+		case 3:
+			t.UserData[15]++
+		case 4:
+			t.Flags ^= FlagNet
 		default:
 			t.DebitAccountID = ID{}
 		}
 		return t
 	case k < 28: // funding from an issuance account
-		d := w.accounts[0]
+		d := w.accounts[worldIssuanceCBI]
 		if w.pick(3) == 0 {
-			d = w.accounts[6]
+			d = w.accounts[worldIssuance1017]
 		}
 		var to []Account
 		for _, a := range w.accounts {
@@ -147,11 +176,11 @@ func (w *world) transfer() Transfer {
 		if w.pick(30) == 0 {
 			t.Amount = math.MaxInt64/3 + int64(w.pick(3))
 		}
-	case k < 55: // plain
+	case k < 58: // plain
 		d, c := w.pair()
 		t = Transfer{ID: w.freshID(), DebitAccountID: d.ID, CreditAccountID: c.ID, Amount: w.amount(), Ledger: d.Ledger,
 			Code: uint16(w.pick(4))}
-	case k < 70: // pending
+	case k < 72: // pending
 		d, c := w.pair()
 		t = Transfer{ID: w.freshID(), DebitAccountID: d.ID, CreditAccountID: c.ID, Amount: w.amount(), Ledger: d.Ledger,
 			Code: 5, Flags: FlagPending}
@@ -161,7 +190,7 @@ func (w *world) transfer() Transfer {
 		case 2:
 			t.Timeout = []int64{-1, TimeoutMax, TimeoutMax + 1}[w.pick(3)]
 		}
-	case k < 90: // post or void
+	case k < 91: // post or void
 		t = Transfer{ID: w.freshID(), Flags: FlagPostPending}
 		if w.pick(2) == 0 {
 			t.Flags = FlagVoidPending
@@ -202,10 +231,21 @@ func (w *world) transfer() Transfer {
 		if w.pick(5) == 0 {
 			t.Code = 9
 		}
+		if w.pick(6) == 0 {
+			t.UserData = idOf('U', uint64(w.pick(3)))
+		}
 	default: // broken on purpose
 		d, c := w.pair()
 		t = Transfer{ID: w.freshID(), DebitAccountID: d.ID, CreditAccountID: c.ID, Amount: w.amount(), Ledger: d.Ledger, Code: 2}
-		switch w.pick(13) {
+		switch w.pick(17) {
+		case 13:
+			t.Reference = []string{"\x00", "ref\x00", "\xff", "ر"[:1]}[w.pick(4)]
+		case 14:
+			t.Reference = strings.Repeat("\x00", ReferenceLenMax+w.pick(2))
+		case 15:
+			t.Flags = FlagNet | []TransferFlags{FlagPending, FlagPostPending, FlagVoidPending}[w.pick(3)]
+		case 16:
+			t.Flags = FlagNet | 1<<(5+w.pick(11))
 		case 0:
 			t.ID = ID{}
 		case 1:
@@ -235,7 +275,43 @@ func (w *world) transfer() Transfer {
 			t.Timeout = 1
 		}
 	}
+	if t.UserData.IsZero() && w.pick(5) == 0 {
+		t.UserData = idOf('U', uint64(w.pick(3)))
+	}
 	return t
+}
+
+// netChain makes a FlagNet chain among the floored settlement accounts: mostly a cycle whose legs move the
+// same amount (it settles on nothing), sometimes with one leg larger or random legs (it fails unless the
+// accounts hold enough), now and then with a member that does not carry FlagNet or carries a pending flag.
+func (w *world) netChain() []Transfer {
+	n := 2 + w.pick(3)
+	start := w.pick(settlementCount)
+	amount := int64(w.pick(500) + 1)
+	chain := make([]Transfer, n)
+	for i := range chain {
+		d := w.accounts[worldSettlement+(start+i)%settlementCount]
+		c := w.accounts[worldSettlement+(start+i+1)%settlementCount]
+		if i == n-1 && n < settlementCount && w.pick(2) == 0 {
+			c = w.accounts[worldSettlement+start] // close the cycle early
+		}
+		chain[i] = Transfer{ID: w.freshID(), DebitAccountID: d.ID, CreditAccountID: c.ID, Amount: amount, Ledger: LedgerCBI,
+			Code: 11, Flags: FlagNet | FlagLinked}
+	}
+	chain[n-1].Flags &^= FlagLinked
+	switch w.pick(8) {
+	case 0, 1:
+		chain[w.pick(n)].Amount += int64(w.pick(300) + 1)
+	case 2:
+		for i := range chain {
+			chain[i].Amount = w.amount()
+		}
+	case 3:
+		chain[w.pick(n)].Flags &^= FlagNet
+	case 4:
+		chain[w.pick(n)].Flags |= FlagPending
+	}
+	return chain
 }
 
 // batch makes one batch, with linked chains, and records it as sent.
@@ -249,12 +325,22 @@ func (w *world) batch() []Transfer {
 	b := make([]Transfer, n)
 	for i := range b {
 		b[i] = w.transfer()
+		if i > 0 && w.pick(12) == 0 {
+			b[i] = b[w.pick(i)] // the same id twice in one batch
+		}
 		if w.pick(5) == 0 {
 			b[i].Flags |= FlagLinked
 		}
 	}
 	if n > 0 && w.pick(6) != 0 {
 		b[n-1].Flags &^= FlagLinked // most batches close their last chain
+	}
+	if w.pick(4) == 0 {
+		at := w.pick(len(b) + 1)
+		if at > 0 {
+			b[at-1].Flags &^= FlagLinked // a chain of its own
+		}
+		b = slices.Insert(b, at, w.netChain()...)
 	}
 	w.sent = append(w.sent, b...)
 	w.batches = append(w.batches, b)
@@ -292,7 +378,7 @@ func (w *world) flags() (ID, AccountFlags, bool) {
 		return ID{}, 0, false
 	}
 	a := w.account()
-	f := a.Flags & FlagNoNegative
+	f := a.Flags & FlagNegativeAllowed
 	switch w.pick(6) {
 	case 0:
 		f |= FlagBlocked
@@ -300,4 +386,22 @@ func (w *world) flags() (ID, AccountFlags, bool) {
 		f |= FlagClosed
 	}
 	return a.ID, f, true
+}
+
+// calls cuts a batch into the calls one Begin … End makes: mostly one Submit; sometimes several, cut anywhere
+// (a chain cut in two is left open in the first call); sometimes with proposals among them.
+func (w *world) calls(batch []Transfer) (calls [][]Transfer, propose []bool) {
+	mode := w.pick(4)
+	if mode < 2 || len(batch) < 2 {
+		return [][]Transfer{batch}, []bool{false}
+	}
+	start := 0
+	for i := 1; i <= len(batch); i++ {
+		if i == len(batch) || w.pick(4) == 0 {
+			calls = append(calls, batch[start:i])
+			propose = append(propose, mode == 3 && w.pick(2) == 0)
+			start = i
+		}
+	}
+	return calls, propose
 }

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"encoding/binary"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -20,39 +21,32 @@ func idOf(tag byte, n uint64) ID {
 const t0 = int64(1_700_000_000) * nsPerSecond
 
 // snapshot is the whole observable state of a Ledger, for comparing two states exactly. It leaves out the
-// scratch of the last change, the batch counter (which never goes back, so that a stale Batch cannot roll
-// back) and the expiry heap's stale entries (lazy deletion), keeping its live ones.
+// scratch of the last change, the retention queue and the expiry heap's stale entries (lazy deletion),
+// keeping its live ones.
 type snapshot struct {
 	Accounts  []Account
 	Index     map[ID]int32
+	Keys      map[externalKey]int32
 	Transfers map[ID]Transfer
 	Pending   map[ID]PendingState
+	Rejected  map[ID]Result
 	Totals    map[LedgerID]ledgerTotals
 	Expiry    []expiryEntry
 	Active    int
 	Last      int64
-	Top       uint64
 }
 
 func takeSnapshot(l *Ledger) snapshot {
 	s := snapshot{
 		Accounts:  slices.Clone(l.accounts),
-		Index:     make(map[ID]int32, len(l.index)),
-		Transfers: make(map[ID]Transfer, len(l.transfers)),
-		Pending:   make(map[ID]PendingState, len(l.pending)),
+		Index:     maps.Clone(l.index),
+		Keys:      maps.Clone(l.keys),
+		Transfers: maps.Clone(l.transfers),
+		Pending:   maps.Clone(l.pending),
+		Rejected:  maps.Clone(l.rejected),
 		Totals:    make(map[LedgerID]ledgerTotals, len(l.totals)),
 		Active:    l.activePending,
 		Last:      l.last,
-		Top:       l.top,
-	}
-	for k, v := range l.index {
-		s.Index[k] = v
-	}
-	for k, v := range l.transfers {
-		s.Transfers[k] = v
-	}
-	for k, v := range l.pending {
-		s.Pending[k] = v
 	}
 	for k, v := range l.totals {
 		c := *v
@@ -86,8 +80,8 @@ func assertSameState(t testing.TB, what string, got, want snapshot) {
 }
 
 // fixture is a small world for table tests: ledger 1 with an issuance account, two funded settlement
-// accounts with floors, a blocked, a closed and a nearly full account; ledger 1001 with two customers; and
-// pending transfers in every state.
+// accounts (floored, as every account is without FlagNegativeAllowed), a blocked, a closed, a nearly full and an
+// unfloored account; ledger 1017 with two customers, one floored; and pending transfers in every state.
 type fixture struct {
 	l                                  *Ledger
 	iss, a, b, blk, cls, full, src     ID
@@ -105,15 +99,15 @@ func newFixture(tb testing.TB) *fixture {
 	f.iss, f.a, f.b, f.blk, f.cls, f.full = idOf('a', 0), idOf('a', 1), idOf('a', 2), idOf('a', 3), idOf('a', 4), idOf('a', 5)
 	f.c1, f.c2, f.src = idOf('a', 6), idOf('a', 7), idOf('a', 8)
 	accts := []Account{
-		{ID: f.iss, Ledger: LedgerCBI, Kind: KindIssuance, Name: "CBI issuance"},
-		{ID: f.a, Ledger: LedgerCBI, Kind: KindSettlement, Flags: FlagNoNegative, Name: "bank A"},
-		{ID: f.b, Ledger: LedgerCBI, Kind: KindSettlement, Flags: FlagNoNegative, Name: "bank B"},
-		{ID: f.blk, Ledger: LedgerCBI, Kind: KindSettlement, Flags: FlagNoNegative, Name: "blocked"},
-		{ID: f.cls, Ledger: LedgerCBI, Kind: KindSettlement, Flags: FlagNoNegative, Name: "closed"},
-		{ID: f.full, Ledger: LedgerCBI, Kind: KindSuspense, Name: "nearly full"},
-		{ID: f.src, Ledger: LedgerCBI, Kind: KindSuspense, Name: "no floor"},
-		{ID: f.c1, Ledger: 1017, Kind: KindCustomer, Flags: FlagNoNegative, Name: "customer 1"},
-		{ID: f.c2, Ledger: 1017, Kind: KindCustomer, Name: "customer 2"},
+		{ID: f.iss, Ledger: LedgerCBI, Kind: KindIssuance, Flags: FlagNegativeAllowed, Name: "CBI issuance"},
+		{ID: f.a, Ledger: LedgerCBI, Kind: KindSettlement, Name: "bank A", ExternalKey: "bank:A"},
+		{ID: f.b, Ledger: LedgerCBI, Kind: KindSettlement, Name: "bank B", ExternalKey: "bank:B"},
+		{ID: f.blk, Ledger: LedgerCBI, Kind: KindSettlement, Name: "blocked"},
+		{ID: f.cls, Ledger: LedgerCBI, Kind: KindSettlement, Name: "closed"},
+		{ID: f.full, Ledger: LedgerCBI, Kind: KindSuspense, Flags: FlagNegativeAllowed, Name: "nearly full"},
+		{ID: f.src, Ledger: LedgerCBI, Kind: KindClearing, Flags: FlagNegativeAllowed, Name: "no floor"},
+		{ID: f.c1, Ledger: 1017, Kind: KindCustomer, Name: "customer 1", ExternalKey: "IR062960000000100324200001"},
+		{ID: f.c2, Ledger: 1017, Kind: KindCustomer, Flags: FlagNegativeAllowed, Name: "customer 2"},
 	}
 	for i, r := range f.l.CreateAccounts(accts) {
 		if r != AccountOK {
@@ -143,7 +137,7 @@ func newFixture(tb testing.TB) *fixture {
 	}
 	nows := []int64{t0, t0 + 1, t0 + 2*nsPerSecond}
 	for i, batch := range setup {
-		b := f.l.Commit(nows[i], batch)
+		b := f.l.Decide(nows[i], batch)
 		for j, r := range b.Results {
 			if r != OK {
 				tb.Fatalf("fixture batch %d transfer %d: %s", i, j, r)
@@ -154,14 +148,14 @@ func newFixture(tb testing.TB) *fixture {
 		tb.Fatalf("fixture: pExpire is %s", s)
 	}
 	// Bring the issuance account's debits to MaxInt64 - 100 and full's credits to MaxInt64 - 4100.
-	b := f.l.Commit(nows[2], []Transfer{fund(f.full, math.MaxInt64-4*fundA-100)})
+	b := f.l.Decide(nows[2], []Transfer{fund(f.full, math.MaxInt64-4*fundA-100)})
 	if b.Results[0] != OK {
 		tb.Fatalf("fixture funding full: %s", b.Results[0])
 	}
-	if err := f.l.SetAccountFlags(f.blk, FlagNoNegative|FlagBlocked); err != nil {
+	if err := f.l.SetAccountFlags(f.blk, FlagBlocked); err != nil {
 		tb.Fatal(err)
 	}
-	if err := f.l.SetAccountFlags(f.cls, FlagNoNegative|FlagClosed); err != nil {
+	if err := f.l.SetAccountFlags(f.cls, FlagClosed); err != nil {
 		tb.Fatal(err)
 	}
 	if err := f.l.CheckInvariants(); err != nil {
@@ -169,4 +163,27 @@ func newFixture(tb testing.TB) *fixture {
 	}
 	f.now = nows[2] + nsPerSecond
 	return f
+}
+
+// v7 returns a UUIDv7 whose time is at (unix ns, truncated to the millisecond) and whose random bits hold n:
+// the 48-bit big-endian millisecond count, version 7 in the high nibble of byte 6, variant 10 in the top two
+// bits of byte 8 (RFC 9562 §5.7).
+func v7(at int64, n uint64) ID {
+	var id ID
+	ms := uint64(at / 1_000_000)
+	for i := range 6 {
+		id[i] = byte(ms >> (40 - 8*i))
+	}
+	binary.BigEndian.PutUint64(id[8:], n)
+	id[6] = 0x70 | byte(n>>60)&0x0f
+	id[8] = 0x80 | id[8]&0x3f
+	return id
+}
+
+// mustResults fails unless got equals want.
+func mustResults(tb testing.TB, what string, got []Result, want ...Result) {
+	tb.Helper()
+	if !equalResults(got, want) {
+		tb.Fatalf("%s: got %v, want %v", what, got, want)
+	}
 }

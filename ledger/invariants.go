@@ -7,7 +7,7 @@ import (
 	"math/bits"
 )
 
-// ErrInvariant is wrapped by CheckInvariants: the state breaks a rule that every Commit keeps, so the data
+// ErrInvariant is wrapped by CheckInvariants: the state breaks a rule that every Decide keeps, so the data
 // (or this package) is wrong.
 var ErrInvariant = errors.New("ledger: invariant broken")
 
@@ -34,9 +34,9 @@ func (l *Ledger) touch(i int32) {
 // have refused).
 //
 // Per touched account: no balance is negative, neither debits_posted + debits_pending nor credits_posted +
-// credits_pending passes int64, and an account without FlagNegativeAllowed is not below zero. Per touched ledger: the change
-// moved debits and credits, posted and pending, by the same sums, and the pending sums equal the sum of the
-// active pending transfers' amounts.
+// credits_pending passes int64, and an account without FlagNegativeAllowed is not below zero. Per touched
+// ledger: the change moved debits and credits, posted and pending, by the same sums, and the pending sums
+// equal the sum of the active pending transfers' amounts.
 func (l *Ledger) endChange() []Account {
 	changed := 0
 	for k, i := range l.touched {
@@ -110,7 +110,7 @@ type ledgerSums struct {
 //     of credits_pending (so balances sum to zero: money is only ever moved);
 //   - per account, debits_pending and credits_pending equal the sums of the active pending transfers that
 //     debit and credit it, and those transfers exist and name existing accounts of their own ledger;
-//   - the running totals that Commit keeps agree with the recomputed sums.
+//   - the running totals that Decide keeps agree with the recomputed sums.
 //
 // Call it after restoring; tests call it after every batch.
 func (l *Ledger) CheckInvariants() error {

@@ -183,7 +183,7 @@ func keyValid(s string) bool {
 // SetAccountFlags replaces an account's flags: the operator blocks, unblocks, closes or reopens it. FlagNegativeAllowed
 // is fixed at creation (adding it could break the floor of an account already below zero; removing it would
 // let a bank create money), so f must carry it exactly as the account does. The change takes effect for the
-// next Commit; the caller persists it.
+// next Decide; the caller persists it.
 func (l *Ledger) SetAccountFlags(id ID, f AccountFlags) error {
 	i, ok := l.index[id]
 	if !ok {
@@ -243,7 +243,7 @@ func (l *Ledger) Stats() Stats {
 		PendingActive: l.activePending, LastTimestamp: l.last}
 }
 
-// RestoreAccount loads an account with its stored balances, at start-up, before any Commit. Restoring an id
+// RestoreAccount loads an account with its stored balances, at start-up, before any Decide. Restoring an id
 // again replaces the account. It checks nothing beyond a non-zero id and ledger (it panics on those, a bug in
 // the restorer): call CheckInvariants once everything is restored, and refuse to start if it fails.
 func (l *Ledger) RestoreAccount(a Account) {

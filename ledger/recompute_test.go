@@ -11,11 +11,12 @@ import (
 
 func TestRecomputeMatchesLiveLedger(t *testing.T) {
 	f := newFixture(t)
-	f.l.Commit(f.now, []Transfer{
+	f.l.Decide(f.now, []Transfer{
 		{ID: idOf('x', 1), Flags: FlagPostPending, PendingID: f.pActive, Amount: 30},
 		{ID: idOf('x', 2), DebitAccountID: f.c1, CreditAccountID: f.c2, Amount: 70, Ledger: 1017, Flags: FlagPending},
 	})
-	f.l.Commit(f.now+2*3600*nsPerSecond, nil) // expires pTimed
+
+	f.l.Decide(f.now+2*3600*nsPerSecond, nil) // expires pTimed
 	accts := slices.Clone(f.l.accounts)
 	for i := range accts {
 		accts[i].DebitsPending, accts[i].DebitsPosted, accts[i].CreditsPending, accts[i].CreditsPosted = 1, 2, 3, 4 // ignored

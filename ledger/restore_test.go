@@ -9,8 +9,8 @@ import (
 )
 
 // restoreFrom rebuilds a Ledger the way the writer does at start-up, from what storage holds: the accounts
-// with their balances, then every transfer with the state of the pending ones. Transfers go in reverse
-// timestamp order, to show order does not matter.
+// with their balances, then every transfer with the state of the pending ones, then the remembered
+// rejections. Transfers go in reverse timestamp order, to show order does not matter.
 func restoreFrom(tb testing.TB, l *Ledger) *Ledger {
 	tb.Helper()
 	r := New()
@@ -22,6 +22,9 @@ func restoreFrom(tb testing.TB, l *Ledger) *Ledger {
 	for _, t := range ts {
 		st, _ := l.Pending(t.ID)
 		r.RestoreTransfer(t, st)
+	}
+	for id, res := range l.rejected {
+		r.RestoreRejected(id, res, t0)
 	}
 	if err := r.CheckInvariants(); err != nil {
 		tb.Fatal(err)
@@ -40,21 +43,26 @@ func TestRestore(t *testing.T) {
 			t.Fatalf("restore re-applied balances: %+v, want %+v", got, a)
 		}
 	}
-	// The same next batches — repeats of old transfers, new ones, a post of an old pending, and the expiry of
-	// the one with a timeout — decide identically on both.
+	// The same next batches — repeats of old transfers, new ones, a post of an old pending, the expiry of the
+	// one with a timeout, a rejection and its repeat — decide identically on both.
 	next := [][]Transfer{{
 		{ID: f.plain, DebitAccountID: f.a, CreditAccountID: f.b, Amount: 10, Ledger: LedgerCBI, Code: 1, Reference: "r"},
 		{ID: f.post, Flags: FlagPostPending, PendingID: f.pPosted},
-		{ID: f.plain, DebitAccountID: f.a, CreditAccountID: f.b, Amount: 11, Ledger: LedgerCBI, Code: 1, Reference: "r"},
 		{ID: idOf('x', 1), Flags: FlagPostPending, PendingID: f.pActive, Amount: 60},
 		{ID: idOf('x', 2), Flags: FlagVoidPending, PendingID: f.pExpire},
 		{ID: idOf('x', 3), DebitAccountID: f.a, CreditAccountID: f.b, Amount: aAvailable, Ledger: LedgerCBI},
 		{ID: idOf('x', 4), DebitAccountID: f.a, CreditAccountID: f.b, Amount: 41, Ledger: LedgerCBI}, // 40 released by the post
-	}, {}}
-	nows := []int64{f.now, f.now + 3600*nsPerSecond}
-	want := [][]Result{{Exists, Exists, ExistsWithDifferentFields, OK, PendingAlreadyExpired, OK, ExceedsBalance}, {}}
+	}, {
+		{ID: f.plain, DebitAccountID: f.a, CreditAccountID: f.b, Amount: 11, Ledger: LedgerCBI, Code: 1, Reference: "r"},
+		{ID: idOf('x', 5), DebitAccountID: f.b, CreditAccountID: f.a, Amount: 1 << 40, Ledger: LedgerCBI},
+	}, {
+		{ID: idOf('x', 5), DebitAccountID: f.b, CreditAccountID: f.a, Amount: 1, Ledger: LedgerCBI}, // remembered
+	}}
+	nows := []int64{f.now, f.now + 3600*nsPerSecond, f.now + 3601*nsPerSecond}
+	want := [][]Result{{Exists, Exists, OK, PendingAlreadyExpired, OK, ExceedsBalance}, {ExistsWithDifferentFields, ExceedsBalance},
+		{ExceedsBalance}}
 	for i, batch := range next {
-		live, restored := f.l.Commit(nows[i], batch), r.Commit(nows[i], batch)
+		live, restored := f.l.Decide(nows[i], batch), r.Decide(nows[i], batch)
 		if !sameBatch(live, restored) {
 			t.Fatalf("batch %d:\n live %+v\nrestored %+v", i, live, restored)
 		}
@@ -69,13 +77,7 @@ func TestRestore(t *testing.T) {
 		t.Fatalf("timed pending on the restored ledger is %s", s)
 	}
 	restoredAgain := restoreFrom(t, f.l)
-	assertSameState(t, "a second restore", takeSnapshotNoStack(restoredAgain), takeSnapshotNoStack(r))
-}
-
-func takeSnapshotNoStack(l *Ledger) snapshot {
-	s := takeSnapshot(l)
-	s.Top = 0
-	return s
+	assertSameState(t, "a second restore", takeSnapshot(restoredAgain), takeSnapshot(r))
 }
 
 func TestRestorePanicsOnRestorerBugs(t *testing.T) {
@@ -90,6 +92,25 @@ func TestRestorePanicsOnRestorerBugs(t *testing.T) {
 	mustPanic(t, "zero timestamp", func() { q := p; q.Timestamp = 0; l.RestoreTransfer(q, PendingActive) })
 	l.RestoreTransfer(p, PendingVoided)
 	mustPanic(t, "twice", func() { l.RestoreTransfer(p, PendingVoided) })
+
+	rej := idOf('t', 2)
+	mustPanic(t, "rejection of the zero id", func() { l.RestoreRejected(ID{}, ExceedsBalance, t0) })
+	for r := OK; r < resultCount; r++ {
+		if !r.remembered() {
+			mustPanic(t, "rejection "+r.String(), func() { l.RestoreRejected(rej, r, t0) })
+		}
+	}
+	mustPanic(t, "rejection of an applied transfer", func() { l.RestoreRejected(p.ID, ExceedsBalance, t0) })
+	l.RestoreRejected(rej, ExceedsBalance, t0)
+	mustPanic(t, "rejection twice", func() { l.RestoreRejected(rej, ReferenceInvalid, t0) })
+	mustPanic(t, "transfer of a remembered rejection", func() {
+		q := p
+		q.ID = rej
+		l.RestoreTransfer(q, PendingVoided)
+	})
+	if got, ok := l.Rejection(rej); !ok || got != ExceedsBalance || l.Stats().Rejected != 1 {
+		t.Fatalf("rejection %s, %v", got, ok)
+	}
 }
 
 func TestCheckInvariantsAfterBadRestore(t *testing.T) {

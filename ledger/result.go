@@ -16,8 +16,9 @@ const (
 
 	IDZero                    // ID is zero
 	IDDuplicate               // the ID appears earlier in the same request: the caller's bug, and nothing is remembered
+	IDTimeFuture              // a new UUIDv7 id more than the retention window ahead of now (only with a window); never remembered
 	TimestampMustBeZero       // Timestamp is not zero: the ledger sets it
-	FlagsInvalid              // unknown flag bits, or more than one of pending / post / void
+	FlagsInvalid              // unknown flag bits, two of pending / post / void, FlagNet off a plain transfer or unlike its chain's first member
 	ReferenceTooLong          // Reference is longer than ReferenceLenMax bytes
 	ReferenceInvalid          // Reference is not valid UTF-8 or holds a NUL byte (PostgreSQL text refuses both)
 	AmountInvalid             // Amount <= 0 for a plain or pending transfer; < 0 for a post or void (0 = take it from the pending)
@@ -32,7 +33,6 @@ const (
 
 	ExistsWithDifferentFields // a transfer with this ID was applied before, with different fields
 	Exists                    // this very transfer was applied before: the caller treats it as that success
-	IDTimeFuture              // a new UUIDv7 id whose time is more than the retention window ahead of now (only with a window)
 
 	PendingNotFound          // PendingID names no applied transfer
 	PendingNotPending        // PendingID names a transfer that is not pending
@@ -61,6 +61,7 @@ var resultNames = [resultCount]string{
 	LinkedEventChainOpen:      "linked_event_chain_open",
 	IDZero:                    "id_zero",
 	IDDuplicate:               "id_duplicate",
+	IDTimeFuture:              "id_time_future",
 	TimestampMustBeZero:       "timestamp_must_be_zero",
 	FlagsInvalid:              "flags_invalid",
 	ReferenceTooLong:          "reference_too_long",
@@ -76,7 +77,6 @@ var resultNames = [resultCount]string{
 	LedgerMismatch:            "ledger_mismatch",
 	ExistsWithDifferentFields: "exists_with_different_fields",
 	Exists:                    "exists",
-	IDTimeFuture:              "id_time_future",
 	PendingNotFound:           "pending_not_found",
 	PendingNotPending:         "pending_not_pending",
 	PendingAccountsMismatch:   "pending_accounts_mismatch",

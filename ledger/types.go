@@ -14,13 +14,13 @@ const (
 	// reservation lasts minutes; a PAYA return is due by the end of the next business day, a week at most across
 	// Nowruz). It also keeps timestamp + timeout far from int64 overflow.
 	TimeoutMax = 31 * 24 * 3600
-	// BatchLenMax bounds the transfers of one Submit, Propose or Commit call: the writer batches 1,000–10,000
+	// BatchLenMax bounds the transfers of one Submit, Propose or Decide call: the writer batches 1,000–10,000
 	// transfers; a longer call is a bug in the caller, and it panics.
 	BatchLenMax = 1 << 16
 	// ExternalKeyLenMax bounds Account.ExternalKey, in bytes: a SHEBA is 26 characters and a PAN 16; 64 leaves
 	// room for a rail's prefix ("pan:", "sheba:") without letting a key grow into a name.
 	ExternalKeyLenMax = 64
-	// TimeMax bounds the now given to Begin (and Commit), in unix nanoseconds: 2^62 ns is the year 2116, and the 2^62 ns
+	// TimeMax bounds the now given to Begin (and Decide), in unix nanoseconds: 2^62 ns is the year 2116, and the 2^62 ns
 	// left above it mean that neither timestamp + 1 nor timestamp + TimeoutMax seconds can overflow int64.
 	TimeMax = 1 << 62
 )
@@ -124,7 +124,7 @@ const (
 	// FlagVoidPending releases the pending transfer PendingID.
 	FlagVoidPending
 	// FlagNet checks a linked chain's floors on its net effect: every member moves money first, and only
-	// then must each account debited by the chain be above its floor. A cyclic set A→B→C→A between banks
+	// then must each account debited by the chain be at or above its floor. A cyclic set A→B→C→A between banks
 	// with nothing on account settles as one chain this way (gridlock offsetting, a PAYA cycle's nets). Every
 	// member of the chain must carry it, and only plain transfers may (flags_invalid otherwise).
 	FlagNet

@@ -295,7 +295,7 @@ func demoLedger(ctx context.Context, env Env, n int, seed uint64) error {
 	}
 	defer cluster.Close()
 	ob := postgres.NewOutbox(pool)
-	relay, err := kafka.NewRelay(ob, cluster.NewPublisher(), kafka.RelayConfig{}, log)
+	relay, err := kafka.NewRelay(ob, cluster.NewPublisher(), kafka.RelayConfig{Now: clk.Now}, log)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import "fmt"
 // Batch is what one batch decided and changed: what the writer persists, in one database transaction, before
 // it answers any caller.
 type Batch struct {
-	Results  []Result    // from Commit: one per input transfer, in input order (Begin … End leaves it nil)
+	Results  []Result    // from Decide: one per input transfer, in input order (Begin … End leaves it nil)
 	Applied  []Transfer  // the transfers applied, in order, with Timestamp set and post / void fields filled in
 	Expired  []ID        // pending transfers this batch expired before deciding anything, in expiry order
 	Rejected []Rejection // the rejections to remember, in order
@@ -26,9 +26,9 @@ type plan struct {
 	pendingAmount int64    // for a post or void: the amount the pending transfer reserved
 }
 
-// Commit decides every transfer of batch in order at time now and applies the successful ones: Begin(now),
+// Decide decides every transfer of batch in order at time now and applies the successful ones: Begin(now),
 // Submit(batch), End(), with the results in the Batch.
-func (l *Ledger) Commit(now int64, batch []Transfer) Batch {
+func (l *Ledger) Decide(now int64, batch []Transfer) Batch {
 	l.Begin(now)
 	r := l.Submit(batch)
 	b := l.End()
@@ -263,6 +263,13 @@ func (l *Ledger) decide(in *Transfer, p *plan, dup, net bool) Result {
 	if r, ok := l.rejected[in.ID]; ok {
 		return r // a remembered rejection answers the same, whatever the repeat carries
 	}
+	if t, ok := idTimeNs(in.ID); ok && l.tooFarAhead(t) {
+		if _, applied := l.transfers[in.ID]; !applied {
+			// Before every other rule: a rejection for another reason would be remembered, and so held under
+			// the id's far-future key, stalling eviction and, once the cap evicted it, lifting the horizon.
+			return IDTimeFuture
+		}
+	}
 	if in.Timestamp != 0 {
 		return TimestampMustBeZero
 	}
@@ -319,9 +326,6 @@ func (l *Ledger) decide(in *Transfer, p *plan, dup, net bool) Result {
 		}
 		return Exists
 	}
-	if t, ok := idTimeNs(in.ID); ok && l.tooFarAhead(t) {
-		return IDTimeFuture
-	}
 	if r := closedOrBlocked(d, c); r != OK {
 		return r
 	}
@@ -376,9 +380,6 @@ func (l *Ledger) decideResolve(in *Transfer, p *plan) Result {
 	}
 	if e, ok := l.transfers[in.ID]; ok {
 		return l.existsResolve(in, &e)
-	}
-	if t, ok := idTimeNs(in.ID); ok && l.tooFarAhead(t) {
-		return IDTimeFuture
 	}
 	pt, ok := l.transfers[in.PendingID]
 	if !ok {
