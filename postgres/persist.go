@@ -116,6 +116,12 @@ func writeBatch(ctx context.Context, tx pgx.Tx, m merged) error {
 			return fmt.Errorf("copy transfers: %w", err)
 		}
 	}
+	if len(m.applied) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"account_batches"}, []string{"account_id", "ts_first", "ts_last"},
+			pgx.CopyFromRows(accountRanges(m.applied))); err != nil {
+			return fmt.Errorf("copy account ranges: %w", err)
+		}
+	}
 	if ids, states := pendingChanges(m); len(ids) > 0 {
 		if _, err := tx.Exec(ctx, `INSERT INTO pending_transfers (id, state)
 			SELECT * FROM unnest($1::uuid[], $2::int2[])
@@ -180,6 +186,32 @@ func writeBatch(ctx context.Context, tx pgx.Tx, m merged) error {
 		}
 	}
 	return nil
+}
+
+// accountRanges gives, for each account the applied transfers touch, the first and last timestamp of its
+// transfers among them: the rows of account_batches that lead a look-up to them.
+func accountRanges(applied []ledger.Transfer) [][]any {
+	type span struct{ first, last int64 }
+	spans := make(map[ledger.ID]*span, len(applied))
+	var order []ledger.ID
+	note := func(id ledger.ID, ts int64) {
+		if sp, ok := spans[id]; ok {
+			sp.first, sp.last = min(sp.first, ts), max(sp.last, ts)
+			return
+		}
+		spans[id] = &span{ts, ts}
+		order = append(order, id)
+	}
+	for i := range applied {
+		note(applied[i].DebitAccountID, applied[i].Timestamp)
+		note(applied[i].CreditAccountID, applied[i].Timestamp)
+	}
+	rows := make([][]any, len(order))
+	for i, id := range order {
+		sp := spans[id]
+		rows[i] = []any{pgUUID(id), sp.first, sp.last}
+	}
+	return rows
 }
 
 // pendingChanges lists the pending transfers the batch created, posted, voided or expired, with their new state.

@@ -88,17 +88,19 @@ func (s *Store) Rejection(ctx context.Context, id ledger.ID) (ledger.Result, boo
 
 // AccountTransfers reads one page of an account's transfers, debits and credits, in time order: those with a
 // timestamp after `after` (0 for the first page), at most limit (1..PageTransfersMax). The next page starts
-// after the last one's Timestamp (timestamps are unique). Backed by the (debit_account_id, ts) and
-// (credit_account_id, ts) indexes.
+// after the last one's Timestamp (timestamps are unique). It walks the account's rows of account_batches (its
+// first and last timestamp in each write, by primary key) from the one holding `after`, and reads each range
+// through the transfers_ts index.
 func (s *Store) AccountTransfers(ctx context.Context, account ledger.ID, after int64, limit int) ([]ledger.Transfer, error) {
 	if limit < 1 || limit > PageTransfersMax {
 		return nil, fmt.Errorf("postgres: page of %d transfers: want 1..%d", limit, PageTransfersMax)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT * FROM (
-			(`+transferSelect+` WHERE t.debit_account_id = $1 AND t.ts > $2 ORDER BY t.ts LIMIT $3)
-			UNION ALL
-			(`+transferSelect+` WHERE t.credit_account_id = $1 AND t.ts > $2 ORDER BY t.ts LIMIT $3)
-		) page ORDER BY 11 LIMIT $3`, pgUUID(account), after, limit)
+	rows, err := s.pool.Query(ctx, `SELECT x.* FROM account_batches b CROSS JOIN LATERAL (
+			`+transferSelect+` WHERE t.ts >= b.ts_first AND t.ts <= b.ts_last AND t.ts > $2
+				AND (t.debit_account_id = $1 OR t.credit_account_id = $1)) x
+		WHERE b.account_id = $1 AND b.ts_last > $2
+			AND b.ts_first >= coalesce((SELECT max(ts_first) FROM account_batches WHERE account_id = $1 AND ts_first <= $2), 0)
+		ORDER BY b.ts_first, x.ts LIMIT $3`, pgUUID(account), after, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -56,19 +58,33 @@ func benchSchema(ctx context.Context, env Env, cfg Config, schema string, keep b
 }
 
 func benchLedger(ctx context.Context, env Env, args []string) int {
-	fs := newFlags(env, "bench ledger", "bench ledger [--duration D] [--accounts N] [--callers N] [--json] [--keep]")
+	fs := newFlags(env, "bench ledger", "bench ledger [--duration D] [--accounts N] [--callers N] [--json] [--keep] [--cpuprofile FILE]")
 	o := bench.DefaultBenchOptions()
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "length of each measured phase")
 	fs.IntVar(&o.Accounts, "accounts", o.Accounts, "accounts the transfers move between")
 	fs.IntVar(&o.Callers, "callers", o.Callers, "concurrent callers driving the batched writer at saturation")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	keep := fs.Bool("keep", false, "keep the bench schema afterwards")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return flagExit(err)
 	}
 	if len(pos) != 0 || o.Duration <= 0 || o.Accounts < 2 || o.Callers < 1 {
 		return usageError(env, benchHelp)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(env.Stderr, "tasvieh bench:", err)
+			return exitInvalid
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(env.Stderr, "tasvieh bench:", err)
+			return exitInvalid
+		}
+		defer pprof.StopCPUProfile()
 	}
 	cfg := DefaultConfig(env.Getenv)
 	pool, schema, release, err := benchSchema(ctx, env, cfg, "", *keep)
