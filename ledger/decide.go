@@ -260,8 +260,10 @@ func (l *Ledger) decide(in *Transfer, p *plan, dup, net bool) Result {
 	if dup {
 		return IDDuplicate
 	}
-	if r, ok := l.rejected[in.ID]; ok {
-		return r // a remembered rejection answers the same, whatever the repeat carries
+	if len(l.rejected) > 0 { // most batches meet no rejection: spare them the look-up
+		if r, ok := l.rejected[in.ID]; ok {
+			return r // a remembered rejection answers the same, whatever the repeat carries
+		}
 	}
 	if t, ok := idTimeNs(in.ID); ok && l.tooFarAhead(t) {
 		if _, applied := l.transfers[in.ID]; !applied {
