@@ -626,6 +626,29 @@ func (s *Store) decideBatch(reqs []*request) {
 	s.pipe <- d
 }
 
+// runDecider runs a rail's decider on a goroutine of its own while the writer waits for it, so that neither a
+// panic nor runtime.Goexit (a test's t.Fatal inside a decider) can end the writer's goroutine; it returns what
+// stopped the decider, or nil when it returned. The ledger passes between the two goroutines through the
+// channel, never at once.
+func runDecider(f func(*Decision), d *Decision) (stopped any) {
+	done := make(chan struct{})
+	go func() {
+		finished := false
+		defer close(done)
+		defer func() {
+			if !finished {
+				if stopped = recover(); stopped == nil {
+					stopped = "the decider ended its goroutine (runtime.Goexit)"
+				}
+			}
+		}()
+		f(d)
+		finished = true
+	}()
+	<-done
+	return stopped
+}
+
 // ErrDecisionPanicked is a Decide caller's answer when its decider panicked: nothing of the batch was
 // written, and the writer rebuilt its state from the database.
 var ErrDecisionPanicked = errors.New("postgres: decision panicked")
@@ -679,7 +702,9 @@ func (s *Store) decideAll(d *decided, now int64) (ok bool) {
 			d.flags = append(d.flags, r.flags)
 		case kindDecide:
 			dec := &Decision{led: s.led, now: now, d: d}
-			r.decide(dec)
+			if p := runDecider(r.decide, dec); p != nil {
+				panic(p) // handled below, like a panic of the writer's own
+			}
 			dec.led = nil
 		}
 	}
