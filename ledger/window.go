@@ -140,8 +140,11 @@ func (l *Ledger) evict(now int64) {
 // finds (RestoreTransfer, RestoreRejected) before deciding; what it does not find is new, or not found.
 func (l *Ledger) Missing(transfers []Transfer) []ID {
 	var out []ID
-	seen := map[ID]struct{}{}
+	var seen map[ID]struct{} // made only when something is missing: most batches need no look-up
 	add := func(id ID) {
+		if seen == nil {
+			seen = make(map[ID]struct{})
+		}
 		if _, ok := seen[id]; !ok {
 			seen[id] = struct{}{}
 			out = append(out, id)

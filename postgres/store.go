@@ -715,13 +715,12 @@ func (s *Store) decideAll(d *decided, now int64) (ok bool) {
 // retention window, pending transfers it no longer holds) and loads what it finds. A request whose look-up
 // fails is not decided: it is answered ErrNotApplied.
 func (s *Store) prefetch(d *decided) {
-	var all []ledger.Transfer
+	var missing []ledger.ID // duplicates across requests are harmless: the look-up loads each id once
 	for _, r := range d.reqs {
 		if r.kind == kindSubmit {
-			all = append(all, r.sub.Transfers...)
+			missing = append(missing, s.led.Missing(r.sub.Transfers)...)
 		}
 	}
-	missing := s.led.Missing(all)
 	if len(missing) == 0 {
 		return
 	}

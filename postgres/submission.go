@@ -1,14 +1,13 @@
 package postgres
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tasvieh/tasvieh/ids"
 	"github.com/tasvieh/tasvieh/ledger"
 	"github.com/tasvieh/tasvieh/outbox"
 )
@@ -234,21 +233,10 @@ func (d *decided) tie(sub Submission, res []ledger.Result, now int64) {
 	}
 }
 
-// eventID derives an event's id from its transfer's id, a purpose and an ordinal: a UUID of version 8 (RFC
-// 9562, custom) over SHA-256, in the canonical text the outbox keeps.
+// eventID derives an event's id from its transfer's id, a purpose and an ordinal (ids.Derive: a UUIDv8 over
+// SHA-256), in the canonical text the outbox keeps.
 func eventID(transfer ledger.ID, purpose string, n uint32) string {
-	h := sha256.New()
-	h.Write([]byte("tasvieh.outbox.event\x00"))
-	h.Write(transfer[:])
-	h.Write([]byte(purpose))
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], n)
-	h.Write(b[:])
-	var id ledger.ID
-	copy(id[:], h.Sum(nil))
-	id[6] = id[6]&0x0f | 0x80
-	id[8] = id[8]&0x3f | 0x80
-	return id.String()
+	return ids.String(ids.Derive("tasvieh.outbox.event", string(transfer[:]), purpose, strconv.FormatUint(uint64(n), 10)))
 }
 
 // PendingExpired is the payload of a "ledger.pending_expired" event on ExpiryTopic: a pending transfer's

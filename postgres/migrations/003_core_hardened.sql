@@ -10,10 +10,8 @@ ALTER TABLE transfers ADD CONSTRAINT transfers_code_uint16 CHECK (code BETWEEN 0
 ALTER TABLE transfers ADD COLUMN user_data uuid;
 
 -- Start-up loads the transfers of the retention window (by ts) and every active pending transfer; an
--- account's transfers are read in time order, paged.
+-- account's transfers are read in time order, paged, through account_batches (migration 005) and this index.
 CREATE INDEX transfers_ts ON transfers (ts);
-CREATE INDEX transfers_debit_ts ON transfers (debit_account_id, ts);
-CREATE INDEX transfers_credit_ts ON transfers (credit_account_id, ts);
 CREATE INDEX pending_transfers_active ON pending_transfers (id) WHERE state = 1;
 
 -- Bit 0 of accounts.flags meant "must not go negative"; it now means the opposite, "allowed to go negative"

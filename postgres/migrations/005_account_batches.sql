@@ -14,7 +14,7 @@ CREATE TABLE account_batches (
     PRIMARY KEY (account_id, ts_first)
 );
 
--- Rows already stored (a database that ran 003 with the two indexes): one range per account and transfer.
+-- Rows already stored (a database that ran an earlier 003, which made the two indexes dropped above): one range per account and transfer.
 INSERT INTO account_batches (account_id, ts_first, ts_last)
 SELECT account_id, ts, ts FROM (
     SELECT debit_account_id AS account_id, ts FROM transfers
