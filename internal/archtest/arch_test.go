@@ -85,7 +85,7 @@ var thirdParty = map[layer][]string{
 	leaf:     {"github.com/shopspring/decimal"},
 	testpure: {"github.com/shopspring/decimal"},
 	engine:   {"github.com/shopspring/decimal", "github.com/moov-io/ach"},
-	adapter:  {"github.com/jackc/", "github.com/segmentio/kafka-go", "github.com/twmb/franz-go", "github.com/google/uuid", "github.com/robfig/cron",
+	adapter: {"github.com/jackc/", "github.com/segmentio/kafka-go", "github.com/twmb/franz-go", "github.com/google/uuid", "github.com/robfig/cron",
 		"github.com/danielgtaylor/huma/v2", "github.com/prometheus/"},
 }
 
