@@ -34,7 +34,7 @@ func TestCreateAccounts(t *testing.T) {
 		{"the largest ledger storage keeps", with(func(a *Account) { a.Ledger = 1<<31 - 1 }), AccountOK},
 		{"precedence: ledger_invalid before kind_invalid", with(func(a *Account) { a.Ledger, a.Kind = 1<<31, 0 }), AccountLedgerInvalid},
 		{"kind_invalid: zero", with(func(a *Account) { a.Kind = 0 }), AccountKindInvalid},
-		{"kind_invalid: unknown", with(func(a *Account) { a.Kind = KindMirror + 1 }), AccountKindInvalid},
+		{"kind_invalid: unknown", with(func(a *Account) { a.Kind = KindEquity + 1 }), AccountKindInvalid},
 		{"flags_invalid: unknown bit", with(func(a *Account) { a.Flags |= 1 << 8 }), AccountFlagsInvalid},
 		{"flags_invalid: issuance without negative_allowed", with(func(a *Account) { a.Kind = KindIssuance }), AccountFlagsInvalid},
 		{"flags_invalid: issuance blocked without negative_allowed", with(func(a *Account) { a.Kind, a.Flags = KindIssuance, FlagBlocked }), AccountFlagsInvalid},

@@ -49,11 +49,12 @@ const (
 	KindIssuance                          // the CBI's own account: the only one meant to create money; must be FlagNegativeAllowed
 	KindClearing                          // a deferred rail's clearing account in a book (PAYA, the card switch): what is owed or due until the net settles
 	KindMirror                            // a simulated bank's mirror, in its own book, of its settlement account at the CBI
+	KindEquity                            // a simulated bank's own funds in its book: the other side of its customers' opening balances and of the liquidity the CBI gives it
 
-	kindLast = KindMirror
+	kindLast = KindEquity
 )
 
-var kindNames = [...]string{"", "settlement", "customer", "fee", "suspense", "issuance", "clearing", "mirror"}
+var kindNames = [...]string{"", "settlement", "customer", "fee", "suspense", "issuance", "clearing", "mirror", "equity"}
 
 // String returns the kind's snake_case name.
 func (k AccountKind) String() string {

@@ -90,7 +90,7 @@ func Audit(ctx context.Context, pool *pgxpool.Pool) (AuditReport, error) {
 			&r.Accounts, &r.Transfers, &r.Pending); err != nil {
 			return err
 		}
-		for _, s := range auditSources {
+		for _, s := range append(auditSources[:len(auditSources):len(auditSources)], bookSources...) {
 			if err := r.check(ctx, tx, s, args); err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)
 			}

@@ -101,23 +101,8 @@ func (sub *Submission) validate() error {
 		if _, ok := ids[r.Transfer]; !r.Transfer.IsZero() && !ok {
 			return &SubmissionError{fmt.Sprintf("Rows[%d].Transfer", i), fmt.Sprintf("%s is not a transfer of this submission", r.Transfer)}
 		}
-		for _, f := range []struct{ name, v string }{{"Kind", r.Kind}, {"ID", r.ID}, {"Status", r.Status}} {
-			switch {
-			case f.v == "":
-				return &SubmissionError{fmt.Sprintf("Rows[%d].%s", i, f.name), "empty"}
-			case len(f.v) > RowTokenLenMax:
-				return &SubmissionError{fmt.Sprintf("Rows[%d].%s", i, f.name), fmt.Sprintf("%d bytes, more than %d", len(f.v), RowTokenLenMax)}
-			case !ledger.TextValid(f.v):
-				return &SubmissionError{fmt.Sprintf("Rows[%d].%s", i, f.name), "not valid UTF-8, or holds a NUL byte"}
-			}
-		}
-		switch {
-		case len(r.Body) > RowBodyBytesMax:
-			return &SubmissionError{fmt.Sprintf("Rows[%d].Body", i), fmt.Sprintf("%d bytes, more than %d", len(r.Body), RowBodyBytesMax)}
-		case len(r.Body) > 0 && !json.Valid(r.Body):
-			return &SubmissionError{fmt.Sprintf("Rows[%d].Body", i), "not valid JSON"}
-		case len(r.Body) > 0 && !jsonbSafe(r.Body):
-			return &SubmissionError{fmt.Sprintf("Rows[%d].Body", i), `holds \u0000, a lone surrogate or a number beyond ±1e1000, which PostgreSQL's jsonb refuses`}
+		if err := validateRow(i, r); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -315,5 +300,28 @@ func (x *Decision) Write(rows ...Row) error {
 		return err
 	}
 	x.d.tie(sub, nil, x.now)
+	return nil
+}
+
+// validateRow checks a rail row's tokens and body; i is its place, for the error's field.
+func validateRow(i int, r Row) error {
+	for _, f := range []struct{ name, v string }{{"Kind", r.Kind}, {"ID", r.ID}, {"Status", r.Status}} {
+		switch {
+		case f.v == "":
+			return &SubmissionError{fmt.Sprintf("Rows[%d].%s", i, f.name), "empty"}
+		case len(f.v) > RowTokenLenMax:
+			return &SubmissionError{fmt.Sprintf("Rows[%d].%s", i, f.name), fmt.Sprintf("%d bytes, more than %d", len(f.v), RowTokenLenMax)}
+		case !ledger.TextValid(f.v):
+			return &SubmissionError{fmt.Sprintf("Rows[%d].%s", i, f.name), "not valid UTF-8, or holds a NUL byte"}
+		}
+	}
+	switch {
+	case len(r.Body) > RowBodyBytesMax:
+		return &SubmissionError{fmt.Sprintf("Rows[%d].Body", i), fmt.Sprintf("%d bytes, more than %d", len(r.Body), RowBodyBytesMax)}
+	case len(r.Body) > 0 && !json.Valid(r.Body):
+		return &SubmissionError{fmt.Sprintf("Rows[%d].Body", i), "not valid JSON"}
+	case len(r.Body) > 0 && !jsonbSafe(r.Body):
+		return &SubmissionError{fmt.Sprintf("Rows[%d].Body", i), `holds \u0000, a lone surrogate or a number beyond ±1e1000, which PostgreSQL's jsonb refuses`}
+	}
 	return nil
 }

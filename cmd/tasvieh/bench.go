@@ -18,7 +18,8 @@ import (
 )
 
 const benchHelp = `usage: tasvieh bench ledger [--duration D] [--accounts N] [--callers N] [--json] [--keep]
-       tasvieh bench restore [--transfers N] [--accounts N] [--pending N] [--runs N] [--json] [--keep] [--schema NAME]`
+       tasvieh bench restore [--transfers N] [--accounts N] [--pending N] [--runs N] [--json] [--keep] [--schema NAME]
+       tasvieh bench api [--connections N] [--requests N] [--duration D] [--json]`
 
 func runBench(ctx context.Context, env Env, args []string) int {
 	if len(args) == 0 {
@@ -29,6 +30,8 @@ func runBench(ctx context.Context, env Env, args []string) int {
 		return benchLedger(ctx, env, args[1:])
 	case "restore":
 		return benchRestore(ctx, env, args[1:])
+	case "api":
+		return benchAPI(ctx, env, args[1:])
 	case "-h", "--help":
 		fmt.Fprintln(env.Stdout, benchHelp)
 		return exitOK

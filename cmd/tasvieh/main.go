@@ -46,6 +46,8 @@ func init() {
 		"audit":    {"recompute every balance from the transfers and check the ledger", runAudit},
 		"bench":    {"measure the ledger: naive vs batched writer; start-up with a large history", runBench},
 		"demo":     {"a guided run of what tasvieh does today", runDemo},
+		"serve":    {"run the switch and the simulated banks behind the HTTP API", runServe},
+		"op":       {"operate a running server: clock, liquidity, banks, customers", runOp},
 	}
 }
 

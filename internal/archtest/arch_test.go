@@ -378,7 +378,7 @@ func TestCheckCatchesBrokenRules(t *testing.T) {
 			deps: []string{full("postgres")}, testDeps: []string{full("internal/pgtest"), full("postgres")}}, nil},
 
 		// Broken rules: each must be reported.
-		{"unregistered package", pkg{name: "sim"}, []string{"sim has no layer"}},
+		{"unregistered package", pkg{name: "util"}, []string{"util has no layer"}},
 		{"leaf imports an adapter", pkg{name: "sheba", imports: []string{full("postgres")}}, []string{"sheba imports " + full("postgres") + ": a leaf imports only"}},
 		{"leaf imports a leaf not allowed it", pkg{name: "card", imports: []string{full("banks")}}, []string{"card imports " + full("banks")}},
 		{"leaf imports clock, not allowed it", pkg{name: "ledger", imports: []string{full("clock")}}, []string{"ledger imports " + full("clock")}},

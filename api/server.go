@@ -1,0 +1,224 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+)
+
+// Limits of every request.
+const (
+	// BodyBytesMax bounds a JSON request body: the largest body of this routes is a webhook URL
+	// (2 KiB); 64 KiB leaves room for the rails' single orders. Files (PAYA) get their own, larger limit.
+	BodyBytesMax = 64 << 10
+	// RequestTimeoutDefault is each request's deadline: twice the store's write deadline (10 s), so a write
+	// that hits its own deadline answers outcome_unknown before the request's runs out.
+	RequestTimeoutDefault = 30 * time.Second
+	// PageMax bounds a page of any list: the store's own page bound (postgres.PageTransfersMax).
+	PageMax = 1000
+	// PageDefault is a page's size when the caller does not say.
+	PageDefault = 100
+	// CursorLenMax bounds a cursor: cursors are short opaque strings the server made.
+	CursorLenMax = 128
+)
+
+// Config is what the API needs from the wiring.
+type Config struct {
+	// Backend serves every route.
+	Backend Backend
+	// Keys maps each bearer key to its principal. The map is not kept: the server keeps SHA-256 digests only.
+	Keys map[string]Principal
+	// URL is the server's own base URL, declared in the OpenAPI document.
+	URL string
+	// Version is tasvieh's version, in the OpenAPI document.
+	Version string
+	// RequestTimeout is each request's deadline; default RequestTimeoutDefault.
+	RequestTimeout time.Duration
+	// Log receives internal errors (never shown to callers).
+	Log *slog.Logger
+}
+
+// Server is the HTTP handler of the API.
+type Server struct {
+	cfg  Config
+	mux  *http.ServeMux
+	api  huma.API
+	keys map[[32]byte]Principal
+	log  *slog.Logger
+}
+
+var _ http.Handler = (*Server)(nil)
+
+func init() {
+	// huma builds every error it produces (validation, body limits, unknown content types) through this one
+	// package variable; ours makes them the API's error body.
+	huma.NewError = humaError
+}
+
+// New builds the API with every route of the platform.
+func New(cfg Config) (*Server, error) {
+	if cfg.Backend == nil {
+		return nil, fmt.Errorf("api: no backend")
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = RequestTimeoutDefault
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), keys: make(map[[32]byte]Principal, len(cfg.Keys)), log: cfg.Log}
+	for k, p := range cfg.Keys {
+		if len(k) < 16 {
+			return nil, fmt.Errorf("api: a key shorter than 16 characters")
+		}
+		s.keys[sha256.Sum256([]byte(k))] = p
+	}
+	hc := huma.DefaultConfig("tasvieh", cfg.Version)
+	hc.CreateHooks = nil // no $schema links in bodies: responses are exactly the documented types
+	hc.OpenAPIPath = "/openapi"
+	hc.Info.Description = "The clearing switch of Iran's payment rails, simulated: SATNA, PAYA, SHAHAB. " +
+		"Authenticate with Authorization: Bearer KEY (keys.json)."
+	if cfg.URL != "" {
+		hc.Servers = []*huma.Server{{URL: cfg.URL}}
+	}
+	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "a member bank's key, or the operator's"},
+	}
+	s.api = humago.New(s.mux, hc)
+	s.api.UseMiddleware(s.authenticate)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, Errorf(CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
+	})
+	registerPlatform(s)
+	return s, nil
+}
+
+// API returns the huma API, for the rails' routes and for tests.
+func (s *Server) API() huma.API { return s.api }
+
+// OpenAPI returns the generated document.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+// ServeHTTP serves a request under its deadline.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	s.mux.ServeHTTP(w, r.WithContext(ctx))
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.GetStatus())
+	_ = json.NewEncoder(w).Encode(e)
+}
+
+// access says who may call a route.
+type access int
+
+const (
+	accessPublic   access = iota // no key
+	accessAny                    // any valid key
+	accessBank                   // a bank key only (the route is about the caller's own objects)
+	accessOperator               // the operator's key only
+)
+
+type principalKey struct{}
+
+// PrincipalOf returns the caller of a request, set by authentication.
+func PrincipalOf(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+// authenticate enforces each operation's access before its handler (and before its body is read).
+func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	a, _ := ctx.Operation().Metadata["access"].(access)
+	if a == accessPublic {
+		next(ctx)
+		return
+	}
+	h := ctx.Header("Authorization")
+	key, ok := strings.CutPrefix(h, "Bearer ")
+	p, known := s.keys[sha256.Sum256([]byte(strings.TrimSpace(key)))]
+	if !ok || !known {
+		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "a valid key is required: Authorization: Bearer KEY",
+			Errorf(CodeUnauthorized, "a valid key is required: Authorization: Bearer KEY"))
+		return
+	}
+	switch {
+	case a == accessOperator && p.Role != RoleOperator:
+		_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "", Errorf(CodeForbidden, "this route is the operator's"))
+		return
+	case a == accessBank && p.Role != RoleBank:
+		_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "", Errorf(CodeForbidden, "this route is a member bank's: use a bank key"))
+		return
+	}
+	next(huma.WithValue(ctx, principalKey{}, p))
+}
+
+// route describes one operation.
+type route struct {
+	id, method, path, summary, tag string
+	access                         access
+	errors                         []int // statuses beyond those every route of its access can give
+	status                         int   // success status; default 200
+}
+
+// Register adds an operation whose handler receives the caller and the input and returns the body.
+// Every error the handler returns is turned into the error body; anything not an *Error is logged and
+// answered as internal.
+func Register[I, O any](s *Server, r route, h func(ctx context.Context, p Principal, in *I) (*O, error)) {
+	errs := append([]int(nil), r.errors...)
+	if r.access != accessPublic {
+		errs = append(errs, http.StatusUnauthorized, http.StatusServiceUnavailable, http.StatusGatewayTimeout)
+	}
+	if r.access == accessOperator || r.access == accessBank {
+		errs = append(errs, http.StatusForbidden)
+	}
+	op := huma.Operation{
+		OperationID:   r.id,
+		Method:        r.method,
+		Path:          r.path,
+		Summary:       r.summary,
+		Tags:          []string{r.tag},
+		DefaultStatus: r.status,
+		Errors:        dedupe(errs),
+		MaxBodyBytes:  BodyBytesMax,
+		Metadata:      map[string]any{"access": r.access},
+	}
+	if r.access != accessPublic {
+		op.Security = []map[string][]string{{"bearer": {}}}
+	}
+	huma.Register(s.api, op, func(ctx context.Context, in *I) (*struct{ Body *O }, error) {
+		p, _ := PrincipalOf(ctx)
+		out, err := h(ctx, p, in)
+		if err != nil {
+			if e, ok := asError(err); ok {
+				return nil, e
+			}
+			s.log.Error("api: request failed", "operation", r.id, "err", err)
+			return nil, Errorf(CodeInternal, "internal error; the server log has the details")
+		}
+		return &struct{ Body *O }{out}, nil
+	})
+}
+
+func dedupe(xs []int) []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}

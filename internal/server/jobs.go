@@ -1,0 +1,87 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tasvieh/tasvieh/calendar"
+	"github.com/tasvieh/tasvieh/postgres"
+	"github.com/tasvieh/tasvieh/rulebook"
+	"github.com/tasvieh/tasvieh/scheduler"
+)
+
+// Job names: stable, recorded in job_runs.
+const (
+	JobDayOpen      = "day.open"
+	JobDayClose     = "day.close"
+	JobLedgerExpiry = "ledger.expiry"
+)
+
+// ExpirySpec is the ledger expiry job's schedule: hourly. The store expires each pending transfer at its own
+// deadline on the injected clock already; the job is the recorded backstop that makes a batch (and so an
+// expiry pass) happen at least hourly even when nothing else writes.
+const ExpirySpec = "0 * * * *"
+
+// DayHook is what a rail runs when a business day opens or closes, at the scheduled time.
+type DayHook func(ctx context.Context, day calendar.Date, at time.Time) error
+
+// profile is the rulebook profile in force at t: the named one, or for "dated" the one in force on t's Tehran date.
+func (s *Server) profile(t time.Time) (rulebook.Profile, error) {
+	if s.cfg.Rules == "dated" {
+		return s.cfg.Rulebook.At(calendar.DateOf(t.In(calendar.Tehran)))
+	}
+	return s.cfg.Rulebook.Profile(s.cfg.Rules)
+}
+
+func cronAt(c rulebook.ClockTime) string {
+	m := c.Minutes()
+	return fmt.Sprintf("%d %d * * *", m%60, m/60)
+}
+
+func (s *Server) jobs() []scheduler.Job {
+	p, err := s.profile(s.clk.Now())
+	if err != nil {
+		p, _ = s.cfg.Rulebook.Profile(rulebook.DefaultName)
+	}
+	closeAt, _ := rulebook.ParseClockTime(DayCloseDefault)
+	return []scheduler.Job{
+		{Name: JobDayOpen, Spec: cronAt(p.SATNAOpen), BusinessDays: true, Run: func(ctx context.Context, at time.Time) error {
+			return s.dayEvent(ctx, at, "open", "day.opened", s.openHooks)
+		}},
+		{Name: JobDayClose, Spec: cronAt(closeAt), BusinessDays: true, Run: func(ctx context.Context, at time.Time) error {
+			return s.dayEvent(ctx, at, "closed", "day.closed", s.closeHooks)
+		}},
+		{Name: JobLedgerExpiry, Spec: ExpirySpec, Run: func(ctx context.Context, _ time.Time) error {
+			return s.store.Decide(ctx, func(*postgres.Decision) {})
+		}},
+	}
+}
+
+// dayEvent runs a day's hooks, then records the day's status and tells every member bank. The events' ids
+// come from the day and the bank, so a run repeated after a crash tells nobody twice.
+func (s *Server) dayEvent(ctx context.Context, at time.Time, status, typ string, hooks []DayHook) error {
+	day := calendar.DateOf(at.In(calendar.Tehran))
+	for _, h := range hooks {
+		if err := h(ctx, day, at); err != nil {
+			return err
+		}
+	}
+	data := map[string]any{"date": day.String(), "jalali": day.Jalali().String(), "at": at.In(calendar.Tehran)}
+	var events = s.forMembers(func(code string) any { return data }, typ, at, day.String())
+	row := postgres.Row{Kind: kindDay, ID: day.String(), Status: status, Body: mustJSON(data)}
+	if err := postgres.Notice(ctx, s.pool, at, []postgres.Row{row}, events); err != nil {
+		return err
+	}
+	s.deliver.Kick()
+	return nil
+}
+
+// onRun collects the runs of a clock move in progress, for the advance's answer.
+func (s *Server) onRun(r scheduler.Run) {
+	s.firedMu.Lock()
+	defer s.firedMu.Unlock()
+	if s.fired != nil {
+		*s.fired = append(*s.fired, r)
+	}
+}

@@ -1,0 +1,54 @@
+package server
+
+import (
+	"fmt"
+
+	"github.com/tasvieh/tasvieh/ids"
+	"github.com/tasvieh/tasvieh/ledger"
+)
+
+// Transfer codes of the platform. Rails take their own ranges: 100–199 SATNA, 200–299 PAYA, 300–399 SHAHAB.
+const (
+	CodeIssuance   uint16 = 1 // the CBI issues settlement liquidity to a bank (and its book's mirror follows)
+	CodeWithdrawal uint16 = 2 // the CBI takes settlement liquidity back
+	CodeOpening    uint16 = 3 // a simulated customer's opening balance, from the bank's equity in its book
+	CodeResync     uint16 = 4 // a book's mirror brought back to its settlement balance when the bank is simulated again
+)
+
+// External keys: how the rails find the accounts of the layout.
+const (
+	KeyIssuance = "cbi:issuance" // the CBI's issuance account, ledger 1
+	KeyCBIFee   = "cbi:fee"      // the switch's fee income, ledger 1
+	KeyMirror   = "mirror"       // in a book: the mirror of the bank's settlement account
+	KeyEquity   = "equity"       // in a book: the bank's own funds, the other side of openings and liquidity
+	KeyFee      = "fee"          // in a book: the bank's fee income
+	KeySuspense = "suspense"     // in a book: funds that cannot be credited yet
+)
+
+// Rails with a clearing account in every book (ARCHITECTURE.md "Books": the deferred rails).
+var clearingRails = []string{"paya", "card"}
+
+// KeySettlement is a bank's settlement account's key in ledger 1.
+func KeySettlement(code string) string { return "bank:" + code }
+
+// KeyClearing is a deferred rail's clearing account's key in a book.
+func KeyClearing(rail string) string { return "clearing:" + rail }
+
+// BookLedger is a bank's customer book: 1000 + its CBI code (ledger.LedgerID's convention).
+func BookLedger(code string) ledger.LedgerID {
+	var n int
+	fmt.Sscanf(code, "%d", &n)
+	return ledger.LedgerID(1000 + n)
+}
+
+// AccountID is the id of the account with a key in a ledger: derived, so laying out the books again after a
+// restart names the same accounts, and a rail can name an account without a look-up.
+func AccountID(l ledger.LedgerID, key string) ledger.ID {
+	return ledger.ID(ids.Derive("tasvieh.account", fmt.Sprint(uint32(l)), key))
+}
+
+// derivedTransfer is the id of a set-up transfer (funding, openings): derived from what it does, so doing it
+// again after a restart is a repeat the ledger answers with the original.
+func derivedTransfer(parts ...string) ledger.ID {
+	return ledger.ID(ids.Derive("tasvieh.setup", parts...))
+}

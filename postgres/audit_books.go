@@ -1,0 +1,55 @@
+package postgres
+
+// The books' checks (ARCHITECTURE.md "Books"), over the layout the switch gives them (internal/server):
+//   - ledger 1 holds each bank's settlement account under the external key 'bank:' || code;
+//   - a simulated bank's book is ledger 1000 + code, with its mirror under the key 'mirror' (kind mirror);
+//     the mirror is the bank's asset, so its debit balance equals the settlement account's credit balance,
+//     posted and pending alike (a settlement credited is a mirror debited, in the same chain);
+//   - a bank played as external has the row ('switch.bank', code) with body->>'mode' = 'external': its book,
+//     if any, is frozen and not checked, since the rails move only its settlement account;
+//   - each deferred rail R keeps a clearing account 'clearing:' || R in every book, and the rail records each
+//     bank's unsettled net as the row ('clearing.position', R || ':' || code) with body->>'net_rial' (positive:
+//     the bank owes). A book's clearing balance (credits less debits: what its customers paid in, less what
+//     was paid out to them) equals its bank's position, and a rail's positions sum to zero across banks.
+
+// bookSources are the audit's scans of the books.
+var bookSources = []auditSource{{
+	name: "books: mirrors",
+	from: `(SELECT m.ledger, m.id, m.debits_posted AS mdp, m.credits_posted AS mcp, m.debits_pending AS mdq,
+			m.credits_pending AS mcq, s.id AS sid, s.debits_posted AS sdp, s.credits_posted AS scp,
+			s.debits_pending AS sdq, s.credits_pending AS scq
+		FROM accounts m
+		JOIN accounts s ON s.ledger = 1 AND s.external_key = 'bank:' || lpad((m.ledger - 1000)::text, 3, '0')
+		LEFT JOIN rail_objects b ON b.kind = 'switch.bank' AND b.id = lpad((m.ledger - 1000)::text, 3, '0')
+		WHERE m.external_key = 'mirror' AND m.ledger > 1000 AND coalesce(b.body->>'mode', 'simulated') <> 'external') x`,
+	checks: []auditCheck{{
+		bad: "x.mdp::numeric - x.mcp <> x.scp::numeric - x.sdp",
+		finding: "format('book %s: mirror %s has posted balance %s but settlement account %s has %s', x.ledger, x.id, " +
+			"x.mdp::numeric - x.mcp, x.sid, x.scp::numeric - x.sdp)",
+	}, {
+		bad: "x.mdq <> x.scq OR x.mcq <> x.sdq",
+		finding: "format('book %s: mirror %s has pending debits/credits %s/%s but settlement account %s has credits/debits %s/%s', " +
+			"x.ledger, x.id, x.mdq, x.mcq, x.sid, x.scq, x.sdq)",
+	}},
+}, {
+	name: "books: clearing accounts",
+	from: `(SELECT c.ledger, c.id, c.external_key, c.credits_posted::numeric - c.debits_posted AS held,
+			coalesce((p.body->>'net_rial')::numeric, 0) AS net
+		FROM accounts c
+		LEFT JOIN rail_objects p ON p.kind = 'clearing.position'
+			AND p.id = substr(c.external_key, 10) || ':' || lpad((c.ledger - 1000)::text, 3, '0')
+		WHERE c.external_key LIKE 'clearing:%' AND c.ledger > 1000) c`,
+	checks: []auditCheck{{
+		bad: "c.held <> c.net",
+		finding: "format('book %s: clearing account %s (%s) holds %s rial but the rail''s unsettled net for the bank is %s', " +
+			"c.ledger, c.id, c.external_key, c.held, c.net)",
+	}},
+}, {
+	name: "books: clearing positions",
+	from: `(SELECT split_part(id, ':', 1) AS rail, sum((body->>'net_rial')::numeric) AS total
+		FROM rail_objects WHERE kind = 'clearing.position' GROUP BY 1) q`,
+	checks: []auditCheck{{
+		bad:     "q.total <> 0",
+		finding: "format('rail %s: unsettled nets sum to %s, not zero', q.rail, q.total)",
+	}},
+}}

@@ -1,0 +1,95 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tasvieh/tasvieh/outbox"
+)
+
+// NoticesMax bounds one Notice: a day's opening tells every member bank (about 40), with room to spare.
+const NoticesMax = 1000
+
+// Notice writes rail rows and events that move no money — a bank suspended, a business day opened — in one
+// transaction, outside the ledger's writer: nothing here touches a balance, so nothing needs the writer's
+// stable state. Events carry ids the caller derived from what they report, and a repeat of an id is skipped
+// (ON CONFLICT DO NOTHING), so a job that runs again after a crash tells nobody twice. The outbox rows go last,
+// as migration 004 asks of every outbox writer, so this transaction holds the outbox turn only at its end.
+func Notice(ctx context.Context, pool *pgxpool.Pool, now time.Time, rows []Row, events []outbox.Event) error {
+	if len(rows)+len(events) > NoticesMax {
+		return &SubmissionError{"Events", fmt.Sprintf("%d rows and events, more than %d", len(rows)+len(events), NoticesMax)}
+	}
+	for i, r := range rows {
+		if err := validateRow(i, r); err != nil {
+			return err
+		}
+	}
+	for i, e := range events {
+		if e.CreatedAt.IsZero() {
+			e.CreatedAt = now
+		}
+		if err := e.Validate(); err != nil {
+			return &SubmissionError{fmt.Sprintf("Events[%d]", i), err.Error()}
+		}
+	}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		for _, r := range rows {
+			body := r.Body
+			if len(body) == 0 {
+				body = []byte("{}")
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO rail_objects (kind, id, status, body, transfer_id, updated_at)
+				VALUES ($1, $2, $3, $4::jsonb, NULL, $5)
+				ON CONFLICT (kind, id) DO UPDATE SET status = EXCLUDED.status, body = EXCLUDED.body,
+					transfer_id = NULL, updated_at = EXCLUDED.updated_at`,
+				r.Kind, r.ID, r.Status, string(body), now.UnixNano()); err != nil {
+				return fmt.Errorf("postgres: notice row %s/%s: %w", r.Kind, r.ID, err)
+			}
+		}
+		for _, e := range events {
+			at := e.CreatedAt
+			if at.IsZero() {
+				at = now
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, topic, key, type, payload, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+				e.ID, e.Topic, e.Key, e.Type, e.Payload, at); err != nil {
+				return fmt.Errorf("postgres: notice event %s: %w", e.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// RailObjectsMax bounds one listing of rail rows: the switch's own state (a row per bank, a secret) is a few
+// dozen rows; rails page through theirs.
+const RailObjectsMax = 1000
+
+// RailObjects lists the rail rows of one kind with ids after after (in id order), at most limit
+// (≤ RailObjectsMax).
+func RailObjects(ctx context.Context, pool *pgxpool.Pool, kind, after string, limit int) ([]RailObject, error) {
+	if limit <= 0 || limit > RailObjectsMax {
+		limit = RailObjectsMax
+	}
+	rows, err := pool.Query(ctx, `SELECT id, status, body::text, updated_at FROM rail_objects
+		WHERE kind = $1 AND id > $2 ORDER BY id LIMIT $3`, kind, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: rail objects %s: %w", kind, err)
+	}
+	var out []RailObject
+	for rows.Next() {
+		o := RailObject{Kind: kind}
+		var body string
+		if err := rows.Scan(&o.ID, &o.Status, &body, &o.UpdatedAt); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("postgres: rail objects %s: %w", kind, err)
+		}
+		o.Body = []byte(body)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
