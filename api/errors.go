@@ -36,21 +36,21 @@ func (e *Error) GetStatus() int {
 
 // Codes of the platform; rails add theirs to statuses as they land.
 const (
-	CodeUnauthorized      = "unauthorized"        // no key, or a key tasvieh does not know
-	CodeForbidden         = "forbidden"           // a key whose role may not call this route
-	CodeNotFound          = "not_found"           // no such object, or not the caller's
-	CodeInvalid           = "invalid_request"     // the request breaks a rule knowable from it alone
-	CodeBodyTooLarge      = "body_too_large"      // the body exceeds the route's limit
-	CodeConflict          = "conflict"            // the same reference with different fields, or a state that forbids it
-	CodeClockBackwards    = "clock_backwards"     // the simulated clock never moves backwards
-	CodeClockMode         = "clock_mode"          // the clock is not in the mode the request needs
-	CodeOutcomeUnknown    = "outcome_unknown"     // a write whose outcome is unknown: retry with the same reference
-	CodeUnavailable       = "unavailable"         // the switch cannot serve the request now (starting, stopping)
-	CodeTimeout           = "timeout"             // the request's deadline passed before an answer
-	CodeInternal          = "internal"            // a bug or an unexpected failure; details are in the server log
-	CodeMethodNotAllowed  = "method_not_allowed"  // the path exists with another method
-	CodeBankInactive      = "bank_inactive"       // a merged or dissolved bank, which cannot be suspended or simulated
-	CodeBankNotSimulated  = "bank_not_simulated"  // the bank is external (under test) and has no book here
+	CodeUnauthorized      = "unauthorized"         // no key, or a key tasvieh does not know
+	CodeForbidden         = "forbidden"            // a key whose role may not call this route
+	CodeNotFound          = "not_found"            // no such object, or not the caller's
+	CodeInvalid           = "invalid_request"      // the request breaks a rule knowable from it alone
+	CodeBodyTooLarge      = "body_too_large"       // the body exceeds the route's limit
+	CodeConflict          = "conflict"             // the same reference with different fields, or a state that forbids it
+	CodeClockBackwards    = "clock_backwards"      // the simulated clock never moves backwards
+	CodeClockMode         = "clock_mode"           // the clock is not in the mode the request needs
+	CodeOutcomeUnknown    = "outcome_unknown"      // a write whose outcome is unknown: retry with the same reference
+	CodeUnavailable       = "unavailable"          // the switch cannot serve the request now (starting, stopping)
+	CodeTimeout           = "timeout"              // the request's deadline passed before an answer
+	CodeInternal          = "internal"             // a bug or an unexpected failure; details are in the server log
+	CodeMethodNotAllowed  = "method_not_allowed"   // the path exists with another method
+	CodeBankInactive      = "bank_inactive"        // a merged or dissolved bank, which cannot be suspended or simulated
+	CodeBankNotSimulated  = "bank_not_simulated"   // the bank is external (under test) and has no book here
 	CodeInsufficientFunds = "insufficient_balance" // a withdrawal beyond the settlement balance
 )
 

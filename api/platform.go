@@ -40,16 +40,19 @@ type Health struct {
 	Status string `json:"status" enum:"ok"`
 }
 
-type pageIn struct {
+// PageIn is a list's paging parameters.
+type PageIn struct {
 	Cursor string `query:"cursor" maxLength:"128" doc:"from a previous page's next_cursor"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 }
 
-type bankQuery struct {
+// BankQuery names the bank a bank-scoped read is about.
+type BankQuery struct {
 	Bank string `query:"bank" pattern:"^[0-9]{3}$" doc:"the bank, for the operator; a bank key may name only itself"`
 }
 
-type codePath struct {
+// CodePath is a bank code in the path.
+type CodePath struct {
 	Code string `path:"code" pattern:"^[0-9]{3}$" doc:"CBI code"`
 }
 
@@ -100,7 +103,7 @@ func registerPlatform(s *Server) {
 		})
 	Register(s, route{id: "get-bank", method: http.MethodGet, path: "/v1/banks/{code}", summary: "One bank", tag: "banks",
 		access: accessAny, errors: []int{http.StatusNotFound}},
-		func(ctx context.Context, _ Principal, in *codePath) (*Bank, error) {
+		func(ctx context.Context, _ Principal, in *CodePath) (*Bank, error) {
 			bk, err := b.Bank(ctx, in.Code)
 			return &bk, err
 		})
@@ -108,8 +111,8 @@ func registerPlatform(s *Server) {
 		summary: "The caller's settlement account at the CBI and its transfers", tag: "accounts",
 		access: accessAny, errors: []int{http.StatusNotFound}},
 		func(ctx context.Context, p Principal, in *struct {
-			bankQuery
-			pageIn
+			BankQuery
+			PageIn
 		}) (*SettlementAccount, error) {
 			bank, err := scope(p, in.Bank)
 			if err != nil {
@@ -128,7 +131,7 @@ func registerPlatform(s *Server) {
 		access: accessAny, errors: []int{http.StatusNotFound, http.StatusConflict}},
 		func(ctx context.Context, p Principal, in *struct {
 			Bank string `query:"bank" required:"true" pattern:"^[0-9]{3}$"`
-			pageIn
+			PageIn
 		}) (*CustomerPage, error) {
 			pg, err := b.Customers(ctx, in.Bank, p.Role == RoleOperator, in.Cursor, in.Limit)
 			return &pg, err
@@ -149,7 +152,7 @@ func registerPlatform(s *Server) {
 	Register(s, route{id: "list-events", method: http.MethodGet, path: "/v1/events", summary: "The caller's events, in order", tag: "events",
 		access: accessAny, errors: []int{http.StatusNotFound}},
 		func(ctx context.Context, p Principal, in *struct {
-			bankQuery
+			BankQuery
 			After string `query:"after" maxLength:"128" doc:"the cursor of the last event seen; the start when absent"`
 			Limit int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 		}) (*EventPage, error) {
@@ -168,7 +171,7 @@ func registerPlatform(s *Server) {
 		})
 	Register(s, route{id: "list-deliveries", method: http.MethodGet, path: "/v1/webhook/deliveries", summary: "The caller's webhook delivery log", tag: "webhooks",
 		access: accessBank},
-		func(ctx context.Context, p Principal, in *pageIn) (*DeliveryPage, error) {
+		func(ctx context.Context, p Principal, in *PageIn) (*DeliveryPage, error) {
 			pg, err := b.Deliveries(ctx, p.Bank, in.Cursor, in.Limit)
 			return &pg, err
 		})
@@ -207,7 +210,7 @@ func registerPlatform(s *Server) {
 		}
 		Register(s, route{id: id, method: http.MethodPost, path: path, summary: summary, tag: "operator",
 			access: accessOperator, errors: []int{http.StatusNotFound, http.StatusConflict}},
-			func(ctx context.Context, _ Principal, in *codePath) (*Bank, error) {
+			func(ctx context.Context, _ Principal, in *CodePath) (*Bank, error) {
 				bk, err := b.SetSuspended(ctx, in.Code, sus)
 				return &bk, err
 			})
@@ -216,7 +219,7 @@ func registerPlatform(s *Server) {
 		summary: "Play a bank as simulated or external, online or not, with latency and a failure rate", tag: "operator",
 		access: accessOperator, errors: []int{http.StatusNotFound, http.StatusConflict}},
 		func(ctx context.Context, _ Principal, in *struct {
-			codePath
+			CodePath
 			Body Simulation
 		}) (*Bank, error) {
 			bk, err := b.SetSimulation(ctx, in.Code, in.Body)

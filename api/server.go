@@ -68,6 +68,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Backend == nil {
 		return nil, fmt.Errorf("api: no backend")
 	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = RequestTimeoutDefault
 	}

@@ -71,14 +71,14 @@ type Movement struct {
 
 // ClockInfo is the switch's time.
 type ClockInfo struct {
-	Now         time.Time  `json:"now" doc:"RFC 3339 in Tehran time (+03:30)"`
-	Jalali      string     `json:"jalali" example:"1404/01/05 06:00"`
-	Mode        string     `json:"mode" enum:"real,simulated"`
-	BusinessDay bool       `json:"business_day"`
-	DayReason   string     `json:"day_reason,omitempty" doc:"why today is not a business day"`
-	Rules       string     `json:"rules" doc:"the rulebook profile in force"`
-	NextJobs    []JobTime  `json:"next_jobs"`
-	RecentRuns  []JobRun   `json:"recent_runs"`
+	Now         time.Time `json:"now" doc:"RFC 3339 in Tehran time (+03:30)"`
+	Jalali      string    `json:"jalali" example:"1404/01/05 06:00"`
+	Mode        string    `json:"mode" enum:"real,simulated"`
+	BusinessDay bool      `json:"business_day"`
+	DayReason   string    `json:"day_reason,omitempty" doc:"why today is not a business day"`
+	Rules       string    `json:"rules" doc:"the rulebook profile in force"`
+	NextJobs    []JobTime `json:"next_jobs"`
+	RecentRuns  []JobRun  `json:"recent_runs"`
 }
 
 // JobTime is a scheduled job's next occurrence.

@@ -36,9 +36,10 @@ const (
 )
 
 func runDemo(ctx context.Context, env Env, args []string) int {
-	fs := newFlags(env, "demo", "demo [--transfers N] [--seed N]")
+	fs := newFlags(env, "demo", "demo [--transfers N] [--seed N] [--serve]")
 	transfers := fs.Int("transfers", 100_000, "transfers in the ledger burst")
 	seed := fs.Uint64("seed", demoTransfersSeed, "seed of the simulated traffic")
+	serve := fs.Bool("serve", false, "leave the demo's server up afterwards (until Ctrl-C)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -53,6 +54,10 @@ func runDemo(ctx context.Context, env Env, args []string) int {
 	demoIdentifiers(w)
 	demoCalendar(w)
 	if err := demoLedger(ctx, env, *transfers, *seed); err != nil {
+		fmt.Fprintln(env.Stderr, "tasvieh demo:", err)
+		return exitInvalid
+	}
+	if err := demoSwitch(ctx, env, *seed, *serve); err != nil {
 		fmt.Fprintln(env.Stderr, "tasvieh demo:", err)
 		return exitInvalid
 	}
@@ -339,7 +344,6 @@ func demoLedger(ctx context.Context, env Env, n int, seed uint64) error {
 	if !rep.Clean() {
 		return errors.New("audit failed")
 	}
-	fmt.Fprintln(w, "\nNext: `make test` runs the whole suite; `tasvieh bench ledger` measures the writer against the naive way,\n`tasvieh bench restore` its start-up with ten million stored transfers.")
 	return nil
 }
 

@@ -259,7 +259,7 @@ func (b backend) Magic(ctx context.Context, bank string) ([]api.MagicValue, erro
 		if !w.live(code) {
 			continue
 		}
-		x, _ := w.base.ByCode(code)
+		x, _ := w.atStart.ByCode(code)
 		for _, m := range sim.Magic(x) {
 			out = append(out, api.MagicValue{BankCode: code, Name: m.Name, Kind: m.Kind, Value: m.Value, Effect: m.Effect})
 		}
@@ -333,7 +333,7 @@ func (b backend) RetryDelivery(ctx context.Context, bank, id string) (api.Delive
 		return api.Delivery{}, api.Errorf(api.CodeNotFound, "no such delivery")
 	}
 	b.s.deliver.Kick()
-	d, ok, err := b.s.hooks.Delivery(ctx, bank, n)
+	d, ok, err := b.s.oneDelivery(ctx, bank, n)
 	if err != nil || !ok {
 		return api.Delivery{}, errors.Join(err, errors.New("server: delivery vanished"))
 	}
@@ -488,7 +488,7 @@ func (b backend) Liquidity(ctx context.Context, req api.LiquidityRequest) (api.L
 	}
 	// A decision that depends on state: a stored object with status rejected, answered again on a repeat.
 	rec.Code = res[0].String()
-	if res[0] == ledger.ExceedsCredits || res[0] == ledger.ExceedsDebits {
+	if res[0] == ledger.ExceedsBalance {
 		rec.Code = api.CodeInsufficientFunds
 	}
 	if err := postgres.Notice(ctx, s.pool, s.clk.Now(), []postgres.Row{{Kind: kindLiquidity, ID: req.Reference, Status: "rejected", Body: mustJSON(rec)}}, nil); err != nil {
@@ -582,7 +582,7 @@ func (w *world) customersOf(code string) ([]sim.Customer, error) {
 	if !ok {
 		return nil, errNoBook
 	}
-	x, _ := w.base.ByCode(code)
+	x, _ := w.atStart.ByCode(code)
 	c, err := sim.Book(x, w.bookConfig(rec))
 	if err != nil {
 		return nil, err

@@ -2,8 +2,8 @@ package server_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -139,10 +139,11 @@ func TestMagicValuesDoWhatTheREADMESays(t *testing.T) {
 }
 
 func idFor(t *testing.T, key string) [16]byte {
-	var id [16]byte
-	copy(id[:], fmt.Sprintf("%-16.16s", t.Name()+key))
-	id[6] = id[6]&0x0f | 0x80 // not a UUIDv7: looked up, never "fresh"
-	return id
+	id := sha256.Sum256([]byte(t.Name() + key))
+	var out [16]byte
+	copy(out[:], id[:])
+	out[6] = out[6]&0x0f | 0x80 // not a UUIDv7: looked up, never "fresh"
+	return out
 }
 
 // TestAuditNamesABrokenMirror corrupts a book's mirror by SQL and sees the audit name it; a clearing account

@@ -109,7 +109,7 @@ func (w *world) audit() {
 	}
 }
 
-func (w *world) operator() string      { return w.srv.Keys().Operator }
+func (w *world) operator() string        { return w.srv.Keys().Operator }
 func (w *world) bank(code string) string { return w.srv.Keys().Banks[code] }
 
 // do sends a request with key (none when empty) and returns the status and body.

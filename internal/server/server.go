@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tasvieh/tasvieh/api"
-	"github.com/tasvieh/tasvieh/banks"
 	"github.com/tasvieh/tasvieh/calendar"
 	"github.com/tasvieh/tasvieh/clock"
 	"github.com/tasvieh/tasvieh/ids"
@@ -102,7 +101,7 @@ type Server struct {
 
 // Open brings the switch up to the point of serving: clock, store (restored), books laid out and funded, outbox
 // republished, missed jobs caught up. Listen starts the HTTP side.
-func Open(ctx context.Context, cfg Config) (s *Server, err error) {
+func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.Pool == nil {
 		return nil, errors.New("server: no database")
 	}
@@ -133,7 +132,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 	if cfg.Home == "" {
 		cfg.Home = ".tasvieh"
 	}
-	s = &Server{cfg: cfg, log: cfg.Log, pool: cfg.Pool, cal: calendar.Default()}
+	s := &Server{cfg: cfg, log: cfg.Log, pool: cfg.Pool, cal: calendar.Default()}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -182,7 +181,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 	if client == nil {
 		client = &http.Client{}
 	}
-	if s.deliver, err = webhook.NewDeliverer(webhook.Config{Store: webhookStore{s.hooks}, Clock: s.clk, Client: client, Log: cfg.Log}); err != nil {
+	if s.deliver, err = webhook.NewDeliverer(webhook.Config{Store: s.hooks, Clock: s.clk, Client: client, Log: cfg.Log}); err != nil {
 		return nil, err
 	}
 	s.goRun(runCtx, "webhooks", s.deliver.Run)
@@ -190,7 +189,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 	if s.sched, err = scheduler.New(scheduler.Config{Clock: s.clk, Calendar: s.cal, Runs: s.runs, Log: cfg.Log, OnRun: s.onRun}, s.jobs()...); err != nil {
 		return nil, err
 	}
-	if err := s.sched.Start(ctx); err != nil {
+	if err := s.sched.Start(runCtx); err != nil { // its runs live as long as the server, not as the opening
 		return nil, err
 	}
 	return s, nil
@@ -247,9 +246,9 @@ func (s *Server) Listen() (string, error) {
 	}
 	s.http = &http.Server{
 		Handler:           s.api,
-		ReadHeaderTimeout: 5 * time.Second,        // a slow client cannot hold a connection open without a request
-		IdleTimeout:       2 * time.Minute,        // keep-alive connections of a load generator stay up
-		MaxHeaderBytes:    16 << 10,               // a bearer key and a few headers; far below the default 1 MiB
+		ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open without a request
+		IdleTimeout:       2 * time.Minute, // keep-alive connections of a load generator stay up
+		MaxHeaderBytes:    16 << 10,        // a bearer key and a few headers; far below the default 1 MiB
 		WriteTimeout:      api.RequestTimeoutDefault + 5*time.Second,
 	}
 	s.wg.Add(1)
@@ -342,3 +341,6 @@ func (s *Server) OnClose(f func()) {
 	defer s.closeMu.Unlock()
 	s.onClose = append(s.onClose, f)
 }
+
+// Pool returns the server's database pool (for the audit).
+func (s *Server) Pool() *pgxpool.Pool { return s.pool }

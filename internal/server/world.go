@@ -48,7 +48,8 @@ type bookRecord struct {
 type world struct {
 	s       *Server
 	base    *banks.Registry
-	members []string // member banks at start: an active bank (not the CBI) on the clock's date then
+	atStart *banks.Registry // the registry on the clock's date at start: the members' banks as their books know them
+	members []string        // member banks at start: an active bank (not the CBI) on the clock's date then
 
 	mu        sync.Mutex
 	state     map[string]bankState
@@ -61,7 +62,8 @@ func openWorld(ctx context.Context, s *Server) (*world, error) {
 	w := &world{s: s, base: banks.Default(), state: map[string]bankState{}, books: map[string]bookRecord{},
 		customers: map[string][]sim.Customer{}}
 	today := calendar.DateOf(s.clk.Now().In(calendar.Tehran)).String()
-	for _, b := range w.base.AsOf(today).All() {
+	w.atStart = w.base.AsOf(today)
+	for _, b := range w.atStart.All() {
 		if b.Status == banks.StatusActive {
 			w.members = append(w.members, b.Code)
 		}
@@ -210,7 +212,7 @@ func (w *world) layOutCBI(ctx context.Context) error {
 		account(ledger.LedgerCBI, KeyCBIFee, ledger.KindFee, 0, "CBI fees"),
 	}
 	for _, code := range w.members {
-		b, _ := w.base.ByCode(code)
+		b, _ := w.atStart.ByCode(code)
 		accts = append(accts, account(ledger.LedgerCBI, KeySettlement(code), ledger.KindSettlement, 0, code+" "+b.NameEN+" settlement"))
 	}
 	return createAll(ctx, w.s, accts)
@@ -295,7 +297,7 @@ func (w *world) layOutBook(ctx context.Context, code string) error {
 		w.mu.Unlock()
 		return nil
 	}
-	bank, _ := w.base.ByCode(code)
+	bank, _ := w.atStart.ByCode(code)
 	custs, err := sim.Book(bank, w.bookConfig(rec))
 	if err != nil {
 		return err
