@@ -123,10 +123,12 @@ func demoSwitch(ctx context.Context, env Env, seed uint64, keep bool) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "  audit of the switch (ledger, mirrors against settlement accounts, clearing accounts):")
-	for _, line := range splitLines(rep.String()) {
-		fmt.Fprintln(w, "    "+line)
-	}
+	lines := splitLines(rep.String())
+	fmt.Fprintf(w, "  audit of the switch (%d ledgers: the CBI's and one book per simulated bank; mirrors against settlement\n  accounts; clearing accounts against their rails' nets):\n", len(lines)-2)
+	fmt.Fprintln(w, "    "+lines[0])
+	fmt.Fprintln(w, "    "+lines[1])
+	fmt.Fprintln(w, "    …")
+	fmt.Fprintln(w, "    "+lines[len(lines)-1])
 	if !rep.Clean() {
 		return errors.New("audit of the switch failed")
 	}
