@@ -7,9 +7,11 @@ COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -o /out/tasvieh ./cmd/tasvieh
 
 FROM debian:bookworm-slim
-RUN useradd --system --home /var/lib/tasvieh tasvieh
+RUN useradd --system --create-home --home-dir /var/lib/tasvieh tasvieh
 COPY --from=build /out/tasvieh /usr/local/bin/tasvieh
 USER tasvieh
 EXPOSE 8080
+ENV TASVIEH_HOME=/var/lib/tasvieh
+WORKDIR /var/lib/tasvieh
 ENTRYPOINT ["tasvieh"]
 CMD ["serve"]
