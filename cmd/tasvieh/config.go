@@ -88,8 +88,22 @@ func (c Config) openDB(ctx context.Context, log *slog.Logger, schema string) (*p
 
 // parseFlags parses flags that may stand before, between or after the positional arguments
 // (`calendar holidays 1404 --json`), and returns the positional ones.
+// A negative number ("-5000", "-5,000") is an argument, never a flag: `op liquidity 017 -5000` withdraws.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
+	for i, a := range args {
+		if len(a) > 1 && a[0] == '-' && a[1] >= '0' && a[1] <= '9' {
+			before, err := parseFlags(fs, args[:i])
+			if err != nil {
+				return nil, err
+			}
+			after, err := parseFlags(fs, args[i+1:])
+			if err != nil {
+				return nil, err
+			}
+			return append(append(before, a), after...), nil
+		}
+	}
 	for {
 		if err := fs.Parse(args); err != nil {
 			return nil, err

@@ -38,7 +38,7 @@ func demoSwitch(ctx context.Context, env Env, seed uint64, keep bool) error {
 	if keep {
 		f.addr = "127.0.0.1:8080" // and the usual home, so `tasvieh op` finds it
 	} else {
-		cfg.Home = filepath.Join(cfg.Home, "demo") // its keys.json and serve.json stay out of a real server's way
+		f.home = filepath.Join(cfg.Home, "demo") // its keys.json and serve.json stay out of a real server's way
 	}
 	srv, err := startServer(ctx, cfg, &f, log)
 	if err != nil {

@@ -22,6 +22,7 @@ const seedDefault = 1404
 // serveFlags are `tasvieh serve`'s flags, shared with `tasvieh demo --serve`.
 type serveFlags struct {
 	addr, clockMode, start, rules, external string
+	home                                    string // where keys.json and serve.json go; empty: TASVIEH_HOME
 	seed                                    uint64
 	funding                                 int64
 	customers                               int
@@ -45,7 +46,11 @@ func (f *serveFlags) register(fs interface {
 
 // config turns the flags and the environment into the server's Config (without the database).
 func (f *serveFlags) config(cfg Config, log *slog.Logger) (server.Config, error) {
-	sc := server.Config{Addr: f.addr, Home: cfg.Home, KafkaBrokers: cfg.KafkaBrokers, Seed: f.seed, Customers: f.customers,
+	home := cfg.Home
+	if f.home != "" {
+		home = f.home
+	}
+	sc := server.Config{Addr: f.addr, Home: home, KafkaBrokers: cfg.KafkaBrokers, Seed: f.seed, Customers: f.customers,
 		FundingRial: f.funding, Rules: f.rules, Version: version, Log: log}
 	switch f.clockMode {
 	case "real":
