@@ -95,18 +95,62 @@ func (s *Store) AccountTransfers(ctx context.Context, account ledger.ID, after i
 	if limit < 1 || limit > PageTransfersMax {
 		return nil, fmt.Errorf("postgres: page of %d transfers: want 1..%d", limit, PageTransfersMax)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT x.* FROM account_batches b CROSS JOIN LATERAL (
-			`+transferSelect+` WHERE t.ts >= b.ts_first AND t.ts <= b.ts_last AND t.ts > $2
-				AND (t.debit_account_id = $1 OR t.credit_account_id = $1)) x
-		WHERE b.account_id = $1 AND b.ts_last > $2
-			AND b.ts_first >= coalesce((SELECT max(ts_first) FROM account_batches WHERE account_id = $1 AND ts_first <= $2), 0)
-		ORDER BY b.ts_first, x.ts LIMIT $3`, pgUUID(account), after, limit)
+	rows, err := s.pool.Query(ctx, accountTransfersSQL, pgUUID(account), after, limit)
 	if err != nil {
 		return nil, err
 	}
 	var out []ledger.Transfer
 	err = scanTransfers(rows, func(t ledger.Transfer, _ ledger.PendingState) { out = append(out, t) })
 	return out, err
+}
+
+// accountTransfersSQL pages an account's transfers through its account_batches ranges ($1 account, $2 after
+// ts, $3 limit).
+const accountTransfersSQL = `SELECT x.* FROM account_batches b CROSS JOIN LATERAL (
+			` + transferSelect + ` WHERE t.ts >= b.ts_first AND t.ts <= b.ts_last AND t.ts > $2
+				AND (t.debit_account_id = $1 OR t.credit_account_id = $1)) x
+		WHERE b.account_id = $1 AND b.ts_last > $2
+			AND b.ts_first >= coalesce((SELECT max(ts_first) FROM account_batches WHERE account_id = $1 AND ts_first <= $2), 0)
+		ORDER BY b.ts_first, x.ts LIMIT $3`
+
+// AccountPage reads an account and a page of its transfers (as Account and AccountTransfers) in one round
+// trip to the server, both in one snapshot (a repeatable-read, read-only transaction): a statement's
+// balance always agrees with its page. A statement page is the API's most frequent read.
+func (s *Store) AccountPage(ctx context.Context, id ledger.ID, after int64, limit int) (ledger.Account, bool, []ledger.Transfer, error) {
+	if limit < 1 || limit > PageTransfersMax {
+		return ledger.Account{}, false, nil, fmt.Errorf("postgres: page of %d transfers: want 1..%d", limit, PageTransfersMax)
+	}
+	var b pgx.Batch
+	b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+	b.Queue(accountSelect+" WHERE id = $1", pgUUID(id))
+	b.Queue(accountTransfersSQL, pgUUID(id), after, limit)
+	b.Queue("COMMIT")
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return ledger.Account{}, false, nil, err
+	}
+	defer conn.Release()
+	br := conn.SendBatch(ctx, &b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return ledger.Account{}, false, nil, err
+	}
+	a, ok, err := scanAccount(br.QueryRow())
+	if err != nil {
+		return a, ok, nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return a, ok, nil, err
+	}
+	var out []ledger.Transfer
+	if err := scanTransfers(rows, func(t ledger.Transfer, _ ledger.PendingState) { out = append(out, t) }); err != nil {
+		return a, ok, nil, err
+	}
+	if _, err := br.Exec(); err != nil {
+		return a, ok, nil, err
+	}
+	return a, ok, out, br.Close()
 }
 
 // RailObject is a rail's row as stored.

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/tasvieh/tasvieh/clock"
@@ -17,11 +19,12 @@ import (
 // /v1/settlement-account over loopback with every bank's key, closed loop. Server and generator share the
 // machine's cores (GOMAXPROCS is printed): the figure is what one box serves while also generating the load.
 func benchAPI(ctx context.Context, env Env, args []string) int {
-	fs := newFlags(env, "bench api", "bench api [--connections N] [--requests N] [--duration D] [--json]")
+	fs := newFlags(env, "bench api", "bench api [--connections N] [--requests N] [--duration D] [--json] [--cpuprofile FILE]")
 	conns := fs.Int("connections", 64, "concurrent keep-alive clients")
 	requests := fs.Int("requests", 300_000, "requests to send at most")
 	dur := fs.Duration("duration", 20*time.Second, "longest the load runs")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load phase (server and generator) to this file")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -56,6 +59,19 @@ func benchAPI(ctx context.Context, env Env, args []string) int {
 	}
 	fmt.Fprintf(env.Stderr, "bench api: %d connections, GET /v1/settlement-account with %d bank keys, for at most %s or %d requests\n",
 		*conns, len(keys), *dur, *requests)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(env.Stderr, "tasvieh bench api:", err)
+			return exitInvalid
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(env.Stderr, "tasvieh bench api:", err)
+			return exitInvalid
+		}
+		defer pprof.StopCPUProfile()
+	}
 	r, err := bench.LoadHTTP(ctx, bench.LoadOptions{URL: url, Path: "/v1/settlement-account?limit=10", Keys: keys,
 		Connections: *conns, Requests: *requests, Duration: *dur})
 	if err != nil {

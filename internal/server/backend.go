@@ -127,13 +127,9 @@ func (b backend) SettlementAccount(ctx context.Context, bank, cursor string, lim
 		return api.SettlementAccount{}, err
 	}
 	id := AccountID(ledger.LedgerCBI, KeySettlement(bank))
-	a, ok, err := b.s.store.Account(ctx, id)
+	a, ok, ts, err := b.s.store.AccountPage(ctx, id, after, limit)
 	if err != nil || !ok {
 		return api.SettlementAccount{}, errors.Join(err, errors.New("server: settlement account missing"))
-	}
-	ts, err := b.s.store.AccountTransfers(ctx, id, after, limit)
-	if err != nil {
-		return api.SettlementAccount{}, err
 	}
 	out := api.SettlementAccount{BankCode: bank, AccountID: id.String(), BalanceRial: a.Balance(), AvailableRial: a.Available(),
 		DebitsPendingRial: a.DebitsPending, CreditsPendingRial: a.CreditsPending, Transfers: []api.Movement{}}
