@@ -76,19 +76,12 @@ func benchLedger(ctx context.Context, env Env, args []string) int {
 	if len(pos) != 0 || o.Duration <= 0 || o.Accounts < 2 || o.Callers < 1 {
 		return usageError(env, benchHelp)
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintln(env.Stderr, "tasvieh bench:", err)
-			return exitInvalid
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(env.Stderr, "tasvieh bench:", err)
-			return exitInvalid
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "tasvieh bench:", err)
+		return exitInvalid
 	}
+	defer stop()
 	cfg := DefaultConfig(env.Getenv)
 	pool, schema, release, err := benchSchema(ctx, env, cfg, "", *keep)
 	if err != nil {
@@ -180,4 +173,20 @@ func benchRestore(ctx context.Context, env Env, args []string) int {
 	fmt.Fprintf(w, "goal (start-up ≤ %.0f s and RSS ≤ %.0f MiB): %s\n", res.GoalSeconds, float64(res.GoalRSSBytes)/(1<<20), verdict)
 	fmt.Fprintf(w, "audit: clean, %d transfers; took %.1f s\n", res.TransfersStored, res.AuditSeconds)
 	return exitOK
+}
+
+// startCPUProfile writes a CPU profile to path until stop is called; an empty path profiles nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"time"
 
 	"github.com/tasvieh/tasvieh/clock"
@@ -59,19 +57,12 @@ func benchAPI(ctx context.Context, env Env, args []string) int {
 	}
 	fmt.Fprintf(env.Stderr, "bench api: %d connections, GET /v1/settlement-account with %d bank keys, for at most %s or %d requests\n",
 		*conns, len(keys), *dur, *requests)
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintln(env.Stderr, "tasvieh bench api:", err)
-			return exitInvalid
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(env.Stderr, "tasvieh bench api:", err)
-			return exitInvalid
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "tasvieh bench:", err)
+		return exitInvalid
 	}
+	defer stop()
 	r, err := bench.LoadHTTP(ctx, bench.LoadOptions{URL: url, Path: "/v1/settlement-account?limit=10", Keys: keys,
 		Connections: *conns, Requests: *requests, Duration: *dur})
 	if err != nil {
