@@ -258,8 +258,9 @@ func (s *Server) Listen() (string, error) {
 			s.log.Error("server: http", "err", err)
 		}
 	}()
+	keys, _ := filepath.Abs(filepath.Join(s.cfg.Home, "keys.json"))
 	if err := WriteServeFile(filepath.Join(s.cfg.Home, "serve.json"), ServeFile{URL: s.url,
-		Keys: filepath.Join(s.cfg.Home, "keys.json"), Clock: string(s.clk.Mode()), PID: os.Getpid()}); err != nil {
+		Keys: keys, Clock: string(s.clk.Mode()), PID: os.Getpid()}); err != nil {
 		return s.url, err
 	}
 	return s.url, nil
