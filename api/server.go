@@ -1,14 +1,18 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -44,6 +48,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// Log receives internal errors (never shown to callers).
 	Log *slog.Logger
+	// Classify may turn an operational error the backend returned (a lost database connection, say) into an
+	// API error such as unavailable; nil, or a nil answer, leaves it internal.
+	Classify func(error) *Error
 }
 
 // Server is the HTTP handler of the API.
@@ -97,9 +104,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.api = humago.New(s.mux, hc)
 	s.api.UseMiddleware(s.authenticate)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, Errorf(CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
-	})
+	s.mux.HandleFunc("/", s.notFound)
 	registerPlatform(s)
 	return s, nil
 }
@@ -114,7 +119,68 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
+	if r.Body != nil && r.ContentLength != 0 {
+		// JSON bodies are read here, bounded, and refused unless valid UTF-8: encoding/json would turn each
+		// invalid byte into U+FFFD silently, so two different references would become one idempotency key.
+		b, err := io.ReadAll(io.LimitReader(r.Body, BodyBytesMax+1))
+		if err != nil {
+			writeError(w, Errorf(CodeInvalid, "the body could not be read"))
+			return
+		}
+		if len(b) <= BodyBytesMax {
+			if at := invalidUTF8(b); at >= 0 {
+				writeError(w, Errorf(CodeInvalid, "the body is not valid UTF-8 at byte %d", at))
+				return
+			}
+		}
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), r.Body)) // beyond the limit, huma answers 413
+	}
 	s.mux.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// invalidUTF8 is the offset of the first byte that is not valid UTF-8, or -1.
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
+// methods the router knows, to tell "no such route" from "not with this method".
+var methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// notFound answers a request no route matched: 405 when the path exists with another method, else 404.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	for _, m := range methods {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+			writeError(w, Errorf(CodeMethodNotAllowed, "%s %s: not with this method", r.Method, r.URL.Path))
+			return
+		}
+	}
+	writeError(w, Errorf(CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
+}
+
+// Text checks a free-text field (a reference, a name): at most max bytes, and no control characters and no
+// U+FFFD (what an invalid byte became), so that what is stored is what the caller meant.
+func Text(field, v string, max int) error {
+	if len(v) > max {
+		return FieldErrorf(field, "%d bytes, more than %d", len(v), max)
+	}
+	for i, r := range v {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return FieldErrorf(field, "character %U at byte %d is not allowed", r, i)
+		}
+	}
+	return nil
 }
 
 func writeError(w http.ResponseWriter, e *Error) {
@@ -149,7 +215,8 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	h := ctx.Header("Authorization")
-	key, ok := strings.CutPrefix(h, "Bearer ")
+	scheme, key, ok := strings.Cut(strings.TrimSpace(h), " ")
+	ok = ok && strings.EqualFold(scheme, "Bearer") // auth schemes are case-insensitive (RFC 9110 §11.1)
 	p, known := s.keys[sha256.Sum256([]byte(strings.TrimSpace(key)))]
 	if !ok || !known {
 		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "a valid key is required: Authorization: Bearer KEY",
@@ -206,6 +273,12 @@ func Register[I, O any](s *Server, r route, h func(ctx context.Context, p Princi
 		if err != nil {
 			if e, ok := asError(err); ok {
 				return nil, e
+			}
+			if s.cfg.Classify != nil {
+				if e := s.cfg.Classify(err); e != nil {
+					s.log.Warn("api: request failed", "operation", r.id, "code", e.Code, "err", err)
+					return nil, e
+				}
 			}
 			s.log.Error("api: request failed", "operation", r.id, "err", err)
 			return nil, Errorf(CodeInternal, "internal error; the server log has the details")

@@ -87,7 +87,7 @@ func (w *world) balance(bank string) int64 {
 	return a.BalanceRial
 }
 
-// DEFECT: a bank laid out as simulated at first start (funding chain linked to its mirror) and then played as
+// Found by the review (fixed; kept as a regression test): a bank laid out as simulated at first start (funding chain linked to its mirror) and then played as
 // external cannot be restarted: fund() rebuilds the funding chain without the mirror leg and without
 // FlagLinked, the ledger answers exists_with_different_fields for the same derived id, and Open fails.
 func TestAdvRestartAfterBankGoesExternal(t *testing.T) {
@@ -107,7 +107,7 @@ func TestAdvRestartAfterBankGoesExternal(t *testing.T) {
 	}
 }
 
-// DEFECT: the mirror image: external at first start (funding is one plain transfer), simulated later (its
+// Found by the review (fixed; kept as a regression test): the mirror image: external at first start (funding is one plain transfer), simulated later (its
 // book is laid out), restart: fund() now builds a linked two-leg chain for the same id and Open fails.
 func TestAdvRestartAfterExternalBankGoesSimulated(t *testing.T) {
 	w := boot(t, "1404/02/01 09:00", func(c *server.Config) { c.External = []string{"012"} })
@@ -127,7 +127,7 @@ func TestAdvRestartAfterExternalBankGoesSimulated(t *testing.T) {
 	}
 }
 
-// DEFECT (low): a restart with another --funding does not start: the funding transfer's derived id exists with
+// Found by the review (fixed; kept as a regression test): a restart with another --funding does not start: the funding transfer's derived id exists with
 // another amount. Either keep the stored funding (as the book keeps its seed) or say so clearly.
 func TestAdvRestartWithOtherFunding(t *testing.T) {
 	w := boot(t, "1404/02/01 09:00", func(c *server.Config) { c.FundingRial = 1_000_000 })
@@ -146,7 +146,7 @@ func TestAdvRestartWithOtherFunding(t *testing.T) {
 	}
 }
 
-// DEFECT: two liquidity requests with the same reference and different amounts at once: both miss the
+// Found by the review (fixed; kept as a regression test): two liquidity requests with the same reference and different amounts at once: both miss the
 // RailObject look-up, the first applies, the second's chain is exists_with_different_fields and is stored as
 // a *rejected* row over the applied one (Notice upserts). The money moved but the record says rejected, with
 // the other amount; the caller of the applied one gets 409 on its safe retry.
@@ -186,7 +186,7 @@ func TestAdvConcurrentLiquiditySameReference(t *testing.T) {
 	}
 }
 
-// Held / DEFECT check: concurrent same reference, same amount: applied once.
+// Held: concurrent same reference, same amount: applied once.
 func TestAdvConcurrentLiquiditySameReferenceSameAmount(t *testing.T) {
 	w := boot(t, "1404/02/01 09:00", func(c *server.Config) { c.FundingRial = 1_000_000 })
 	var wg sync.WaitGroup
@@ -206,7 +206,7 @@ func TestAdvConcurrentLiquiditySameReferenceSameAmount(t *testing.T) {
 	}
 }
 
-// DEFECT: world.update reads the bank's state, releases the lock, writes the row and then stores the state it
+// Found by the review (fixed; kept as a regression test): world.update reads the bank's state, releases the lock, writes the row and then stores the state it
 // read: a suspension and a simulation change at once lose one of them (memory and the database may even keep
 // different ones).
 func TestAdvConcurrentSuspendAndSimulationLoseNoUpdate(t *testing.T) {
@@ -233,7 +233,7 @@ func TestAdvConcurrentSuspendAndSimulationLoseNoUpdate(t *testing.T) {
 	}
 }
 
-// DEFECT: the bank.* notification id is derived from the clock's time and the new state; on the simulated
+// Found by the review (fixed; kept as a regression test): the bank.* notification id is derived from the clock's time and the new state; on the simulated
 // clock, suspend → resume → suspend within one instant gives the second suspension the first one's id, and
 // ON CONFLICT DO NOTHING drops it: the bank never hears it was suspended again.
 func TestAdvRepeatedSuspensionIsNotified(t *testing.T) {
@@ -254,7 +254,7 @@ func TestAdvRepeatedSuspensionIsNotified(t *testing.T) {
 	}
 }
 
-// DEFECT: AdvanceClock checks the mode before taking advanceMu; a mode switch to real queued ahead of it (both
+// Found by the review (fixed; kept as a regression test): AdvanceClock checks the mode before taking advanceMu; a mode switch to real queued ahead of it (both
 // waiting for a long advance) makes clk.Set fail with clock.ErrMode, which is not mapped: 500 internal.
 func TestAdvAdvanceRacesModeSwitch(t *testing.T) {
 	w := boot(t, "1404/02/01 09:00")
@@ -337,7 +337,7 @@ func TestAdvBadInputAnswersTheErrorBody(t *testing.T) {
 		{"bank on operator", "POST", "/v1/operator/clock/advance", b17, j, []byte(`{"by":"1h"}`), 403},
 		{"operator on bank route", "GET", "/v1/webhook/deliveries", op, "", nil, 403},
 		{"unknown route", "GET", "/v1/nope", op, "", nil, 404},
-		{"wrong method", "DELETE", "/v1/me", op, "", nil, 0},
+		{"wrong method", "DELETE", "/v1/me", op, "", nil, 405},
 		{"bank code not digits", "GET", "/v1/banks/abc", op, "", nil, 422},
 		{"bank code unknown", "GET", "/v1/banks/999", op, "", nil, 404},
 		{"bank code 4 digits", "GET", "/v1/banks/0170", op, "", nil, 422},
@@ -437,7 +437,7 @@ func TestAdvBadInputAnswersTheErrorBody(t *testing.T) {
 			res.Body.Close()
 			st, h, b = res.StatusCode, res.Header, buf.Bytes()
 			if st != 200 {
-				t.Logf("note: %s → %d (RFC 7235: the scheme is case-insensitive)", c.name, st)
+				t.Errorf("%s → %d: the scheme is case-insensitive (RFC 9110 §11.1)", c.name, st)
 			}
 			continue
 		}
@@ -596,14 +596,15 @@ func TestAdvDatabaseConnectionsKilled(t *testing.T) {
 	w.audit()
 }
 
-// DEFECT: a book half laid out (the process stopped before its switch.book row, written last) and then
-// started with another --seed is redone with the new seed: the first seed's customer accounts and their
-// opening balances stay in the book, orphaned (not in the directory, not in switch.book's count).
+// A book half laid out (the process stopped before its switch.book row said open) and then started with
+// another --seed must be finished with the seed it was started with: found by the review, when the redo took
+// the new seed and orphaned the first seed's customers.
 func TestAdvHalfLaidBookRestartedWithOtherSeed(t *testing.T) {
 	w := boot(t, "1404/02/01 09:00")
 	ctx := context.Background()
-	// The crash: everything of 017's book is written but its done-row.
-	if _, err := w.pool.Exec(ctx, `DELETE FROM rail_objects WHERE kind = 'switch.book' AND id = '017'`); err != nil {
+	// The crash: everything of 017's book is written but its done-row, which still says laying_out (the row
+	// written before the first chunk).
+	if _, err := w.pool.Exec(ctx, `UPDATE rail_objects SET status = 'laying_out' WHERE kind = 'switch.book' AND id = '017'`); err != nil {
 		t.Fatal(err)
 	}
 	w.restart(func(c *server.Config) { c.Seed = 8 })
@@ -611,8 +612,9 @@ func TestAdvHalfLaidBookRestartedWithOtherSeed(t *testing.T) {
 	if err := w.pool.QueryRow(ctx, `SELECT count(*) FROM accounts WHERE ledger = $1 AND kind = $2`, 1017, int(ledger.KindCustomer)).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != testCustomers {
-		t.Errorf("book 017 holds %d customer accounts after the redo with another seed; its directory lists %d", n, testCustomers)
+	listed := len(w.customers("017").Customers)
+	if n != listed {
+		t.Errorf("book 017 holds %d customer accounts after the redo with another seed; its directory lists %d", n, listed)
 	}
 }
 
@@ -686,7 +688,7 @@ func TestAdvSettlementPagingLimitOne(t *testing.T) {
 	}
 }
 
-// DEFECT (race): the liquidity chain is built from w.live() before Submit; a bank turned external →
+// Checked by the review (held): the liquidity chain is built from w.live() before Submit; a bank turned external →
 // simulated in between (its resync decided first) gets a settlement movement without the mirror leg, and the
 // mirror is left behind (audit fails).
 func TestAdvToggleSimulationUnderLiquidity(t *testing.T) {
@@ -740,7 +742,7 @@ func pgxConnect(t *testing.T) (*pgx.Conn, error) {
 	return pgx.Connect(context.Background(), pgtest.URL(t))
 }
 
-// DEFECT: the simulated clock is saved only after a whole advance; a server killed in the middle of a long
+// Found by the review (fixed; kept as a regression test): the simulated clock is saved only after a whole advance; a server killed in the middle of a long
 // advance restarts at the time before it, although jobs up to some later time already ran (and told the
 // banks): the clock reads earlier than runs it has recorded, and events are stamped in its future.
 func TestAdvKilledMidAdvanceClockResumesAfterFiredJobs(t *testing.T) {

@@ -364,11 +364,11 @@ func (b backend) AdvanceClock(ctx context.Context, req api.AdvanceRequest) (api.
 	if (req.By == "") == (req.To == "") {
 		return api.AdvanceResult{}, api.FieldErrorf("by", "give exactly one of by and to")
 	}
+	s.advanceMu.Lock()
+	defer s.advanceMu.Unlock()
 	if s.clk.Mode() != clock.ModeSimulated {
 		return api.AdvanceResult{}, api.Errorf(api.CodeClockMode, "the clock is real: switch it to simulated first")
 	}
-	s.advanceMu.Lock()
-	defer s.advanceMu.Unlock()
 	now := s.clk.Now()
 	var to time.Time
 	if req.By != "" {
@@ -400,6 +400,9 @@ func (b backend) AdvanceClock(ctx context.Context, req api.AdvanceRequest) (api.
 	s.firedMu.Unlock()
 	if errors.Is(err, clock.ErrBackwards) {
 		return api.AdvanceResult{}, api.Errorf(api.CodeClockBackwards, "the simulated clock never moves backwards")
+	}
+	if errors.Is(err, clock.ErrMode) {
+		return api.AdvanceResult{}, api.Errorf(api.CodeClockMode, "the clock is real: switch it to simulated first")
 	}
 	if err != nil {
 		return api.AdvanceResult{}, err
@@ -451,8 +454,8 @@ func (b backend) Liquidity(ctx context.Context, req api.LiquidityRequest) (api.L
 	if req.AmountRial == 0 || req.AmountRial > rulebook.AmountRialMax || req.AmountRial < -rulebook.AmountRialMax {
 		return api.Liquidity{}, api.FieldErrorf("amount_rial", "must be non-zero and within ±%d rial", rulebook.AmountRialMax)
 	}
-	if !ledger.TextValid(req.Reference) {
-		return api.Liquidity{}, api.FieldErrorf("reference", "not valid UTF-8 text")
+	if err := api.Text("reference", req.Reference, ledger.ReferenceLenMax); err != nil {
+		return api.Liquidity{}, err
 	}
 	id := ledger.ID(derivedTransfer("liquidity", req.Reference))
 	rec := liquidityRecord{ID: id.String(), BankCode: req.BankCode, AmountRial: req.AmountRial, Reference: req.Reference}
@@ -479,12 +482,24 @@ func (b backend) Liquidity(ctx context.Context, req api.LiquidityRequest) (api.L
 	}
 	s.relay.Notify()
 	s.deliver.Kick()
-	if res[0] == ledger.OK || res[0] == ledger.Exists {
+	why := res[0] // the chain's own code: the member that failed, not linked_event_failed
+	for _, r := range res {
+		if r != ledger.LinkedEventFailed {
+			why = r
+			break
+		}
+	}
+	switch why {
+	case ledger.OK, ledger.Exists:
 		return b.liquidityAnswer(ctx, rec, "applied")
+	case ledger.ExistsWithDifferentFields:
+		// Another request with this reference and other figures got there first (two at once, both past the
+		// look-up above): it is that one's record, and this one conflicts with it.
+		return api.Liquidity{}, api.Errorf(api.CodeConflict, "reference %q was used for another request", req.Reference).WithField("reference")
 	}
 	// A decision that depends on state: a stored object with status rejected, answered again on a repeat.
-	rec.Code = res[0].String()
-	if res[0] == ledger.ExceedsBalance {
+	rec.Code = why.String()
+	if why == ledger.ExceedsBalance {
 		rec.Code = api.CodeInsufficientFunds
 	}
 	if err := postgres.Notice(ctx, s.pool, s.clk.Now(), []postgres.Row{{Kind: kindLiquidity, ID: req.Reference, Status: "rejected", Body: mustJSON(rec)}}, nil); err != nil {
@@ -589,15 +604,15 @@ func (w *world) customersOf(code string) ([]sim.Customer, error) {
 
 // update changes a bank's state, persists it and tells the bank, in one transaction.
 func (w *world) update(ctx context.Context, code, typ string, f func(*bankState) error) error {
-	w.mu.Lock()
-	st := w.state[code]
+	w.updateMu.Lock()
+	defer w.updateMu.Unlock()
+	st := w.stateOf(code)
 	if err := f(&st); err != nil {
-		w.mu.Unlock()
 		return err
 	}
-	w.mu.Unlock()
+	st.Version++
 	now := w.s.clk.Now()
-	ev := notification(code, typ, now, st, strconv.FormatInt(now.UnixNano(), 10), string(mustJSON(st)))
+	ev := notification(code, typ, now, st, strconv.FormatInt(st.Version, 10))
 	if err := postgres.Notice(ctx, w.s.pool, now, []postgres.Row{stateRow(code, st)}, []outbox.Event{ev}); err != nil {
 		return err
 	}

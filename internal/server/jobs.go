@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tasvieh/tasvieh/calendar"
+	"github.com/tasvieh/tasvieh/clock"
 	"github.com/tasvieh/tasvieh/postgres"
 	"github.com/tasvieh/tasvieh/rulebook"
 	"github.com/tasvieh/tasvieh/scheduler"
@@ -80,8 +81,18 @@ func (s *Server) dayEvent(ctx context.Context, at time.Time, status, typ string,
 // onRun collects the runs of a clock move in progress, for the advance's answer.
 func (s *Server) onRun(r scheduler.Run) {
 	s.firedMu.Lock()
-	defer s.firedMu.Unlock()
 	if s.fired != nil {
 		*s.fired = append(*s.fired, r)
+	}
+	s.firedMu.Unlock()
+	// The simulated time is saved with each run, not only when a move ends: a server killed in the middle of a
+	// long advance restarts no earlier than the last run it recorded, so its clock never reads before what it
+	// already did.
+	if s.clk.Mode() == clock.ModeSimulated {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.runs.SaveClock(ctx, string(clock.ModeSimulated), r.Scheduled); err != nil {
+			s.log.Warn("server: saving the simulated clock", "err", err)
+		}
 	}
 }

@@ -209,11 +209,16 @@ func (s *Server) goRun(ctx context.Context, name string, run func(context.Contex
 // openClock makes the switch's clock. The simulated time is persisted, so a restart resumes where it stood
 // (a later --start moves it on; an earlier one is refused: the clock never moves backwards).
 func (s *Server) openClock(ctx context.Context) error {
-	mode, stood, ok, err := s.runs.LoadClock(ctx)
+	_, stood, ok, err := s.runs.LoadClock(ctx)
 	if err != nil {
 		return err
 	}
-	_ = mode
+	// A run recorded after the clock was last saved (a kill between the two) still moved time that far.
+	if last, err := s.runs.Recent(ctx, 1); err != nil {
+		return err
+	} else if len(last) == 1 && last[0].Scheduled.After(stood) {
+		stood, ok = last[0].Scheduled, true
+	}
 	real := s.cfg.Real.Now()
 	start := s.cfg.Start
 	switch {
@@ -240,7 +245,7 @@ func (s *Server) Listen() (string, error) {
 		return "", fmt.Errorf("server: listen: %w", err)
 	}
 	s.url = "http://" + ln.Addr().String()
-	if s.api, err = api.New(api.Config{Backend: backend{s}, Keys: s.principals(), URL: s.url, Version: s.cfg.Version, Log: s.log}); err != nil {
+	if s.api, err = api.New(api.Config{Backend: backend{s}, Keys: s.principals(), URL: s.url, Version: s.cfg.Version, Log: s.log, Classify: classify}); err != nil {
 		ln.Close()
 		return "", err
 	}

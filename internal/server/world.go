@@ -33,6 +33,7 @@ const (
 
 // bankState is what the operator set for a bank, persisted as its switch.bank row.
 type bankState struct {
+	Version    int64          `json:"version"` // counts the operator's changes: each change's notification has its own id
 	Suspended  bool           `json:"suspended"`
 	Simulation api.Simulation `json:"simulation"`
 	Mode       string         `json:"mode"` // copy of Simulation.Mode at top level, for the audit's SQL
@@ -51,6 +52,7 @@ type world struct {
 	atStart *banks.Registry // the registry on the clock's date at start: the members' banks as their books know them
 	members []string        // member banks at start: an active bank (not the CBI) on the clock's date then
 
+	updateMu  sync.Mutex // one change of a bank's state at a time, from reading it to storing it
 	mu        sync.Mutex
 	state     map[string]bankState
 	books     map[string]bookRecord
@@ -225,7 +227,19 @@ func (w *world) fund(ctx context.Context, code string) error {
 	if amount == 0 {
 		return nil
 	}
-	chain := w.liquidityChain(code, amount, derivedTransfer("funding", code), "opening funding")
+	id := ledger.ID(derivedTransfer("funding", code))
+	// Funded before: the chain's shape depends on the bank's mode then (a mirror leg when simulated), so it is
+	// looked up, never re-sent; a later mode change is the resync's business, and another --funding keeps the
+	// first (as a book keeps its first seed).
+	if t, ok, err := w.s.store.Transfer(ctx, id); err != nil {
+		return err
+	} else if ok {
+		if t.Amount != amount {
+			w.s.log.Warn("server: the bank was funded with another amount; it is kept", "bank", code, "amount_rial", t.Amount)
+		}
+		return nil
+	}
+	chain := w.liquidityChain(code, amount, id, "opening funding")
 	res, err := w.s.store.Submit(ctx, postgres.Submission{Transfers: chain})
 	if err != nil {
 		return err
@@ -288,6 +302,16 @@ func (w *world) layOutBook(ctx context.Context, code string) error {
 		if err := json.Unmarshal(o.Body, &rec); err != nil {
 			return fmt.Errorf("server: book %s: %w", code, err)
 		}
+	}
+	if done && o.Status == "laying_out" {
+		// A crash part way: finish the book with the seed and size it was started with.
+		done = false
+	} else if !done {
+		if err := postgres.Notice(ctx, w.s.pool, w.s.clk.Now(), []postgres.Row{{Kind: kindBook, ID: code, Status: "laying_out", Body: mustJSON(rec)}}, nil); err != nil {
+			return err
+		}
+	}
+	if done {
 		if rec.Seed != w.s.cfg.Seed || rec.Customers != w.s.cfg.Customers {
 			w.s.log.Warn("server: the book was laid out with another seed or size; it is kept as it is",
 				"bank", code, "seed", rec.Seed, "customers", rec.Customers)
