@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 	"unicode"
@@ -103,7 +104,7 @@ func New(cfg Config) (*Server, error) {
 		"bearer": {Type: "http", Scheme: "bearer", Description: "a member bank's key, or the operator's"},
 	}
 	s.api = humago.New(s.mux, hc)
-	s.api.UseMiddleware(s.authenticate)
+	s.api.UseMiddleware(s.authenticate, s.checkBody)
 	s.mux.HandleFunc("/", s.notFound)
 	registerPlatform(s)
 	return s, nil
@@ -119,23 +120,39 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
-	if r.Body != nil && r.ContentLength != 0 {
-		// JSON bodies are read here, bounded, and refused unless valid UTF-8: encoding/json would turn each
-		// invalid byte into U+FFFD silently, so two different references would become one idempotency key.
-		b, err := io.ReadAll(io.LimitReader(r.Body, BodyBytesMax+1))
-		if err != nil {
-			writeError(w, Errorf(CodeInvalid, "the body could not be read"))
-			return
-		}
-		if len(b) <= BodyBytesMax {
-			if at := invalidUTF8(b); at >= 0 {
-				writeError(w, Errorf(CodeInvalid, "the body is not valid UTF-8 at byte %d", at))
-				return
-			}
-		}
-		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), r.Body)) // beyond the limit, huma answers 413
-	}
 	s.mux.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// BodyReadTimeout bounds reading a request's body: huma's own default, kept because the body is read here.
+const BodyReadTimeout = 5 * time.Second
+
+// checkBody reads an operation's JSON body, after routing and authentication (so a caller without a key gets
+// 401 whatever it sends), under a read deadline and the size limit, and refuses it unless it is valid UTF-8:
+// encoding/json would turn each invalid byte into U+FFFD silently, so two different references would become
+// one idempotency key.
+func (s *Server) checkBody(ctx huma.Context, next func(huma.Context)) {
+	r, w := humago.Unwrap(ctx)
+	if ctx.Operation().RequestBody == nil || r.Body == nil || r.ContentLength == 0 {
+		next(ctx)
+		return
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(BodyReadTimeout)) // the exchange's own time, not the switch's clock
+	b, err := io.ReadAll(io.LimitReader(r.Body, BodyBytesMax+1))
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+	switch {
+	case err != nil:
+		_ = huma.WriteErr(s.api, ctx, http.StatusUnprocessableEntity, "", Errorf(CodeInvalid, "the body could not be read in time"))
+		return
+	case len(b) > BodyBytesMax:
+		_ = huma.WriteErr(s.api, ctx, http.StatusRequestEntityTooLarge, "", Errorf(CodeBodyTooLarge, "the body is larger than %d bytes", BodyBytesMax))
+		return
+	}
+	if at := invalidUTF8(b); at >= 0 {
+		_ = huma.WriteErr(s.api, ctx, http.StatusUnprocessableEntity, "", Errorf(CodeInvalid, "the body is not valid UTF-8 at byte %d", at))
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	next(ctx)
 }
 
 // invalidUTF8 is the offset of the first byte that is not valid UTF-8, or -1.
@@ -155,16 +172,18 @@ var methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.Met
 
 // notFound answers a request no route matched: 405 when the path exists with another method, else 404.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
 	for _, m := range methods {
-		if m == r.Method {
-			continue
-		}
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
-			writeError(w, Errorf(CodeMethodNotAllowed, "%s %s: not with this method", r.Method, r.URL.Path))
-			return
+			allow = append(allow, m)
 		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, Errorf(CodeMethodNotAllowed, "%s %s: not with this method (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		return
 	}
 	writeError(w, Errorf(CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
 }
@@ -253,6 +272,9 @@ func Register[I, O any](s *Server, r route, h func(ctx context.Context, p Princi
 	if r.access == accessOperator || r.access == accessBank {
 		errs = append(errs, http.StatusForbidden)
 	}
+	if _, body := reflect.TypeFor[I]().FieldByName("Body"); body {
+		errs = append(errs, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity)
+	}
 	op := huma.Operation{
 		OperationID:   r.id,
 		Method:        r.method,
@@ -261,7 +283,7 @@ func Register[I, O any](s *Server, r route, h func(ctx context.Context, p Princi
 		Tags:          []string{r.tag},
 		DefaultStatus: r.status,
 		Errors:        dedupe(errs),
-		MaxBodyBytes:  BodyBytesMax,
+		MaxBodyBytes:  BodyBytesMax + 1, // huma refuses a body of MaxBodyBytes itself; checkBody enforces BodyBytesMax
 		Metadata:      map[string]any{"access": r.access},
 	}
 	if r.access != accessPublic {

@@ -88,9 +88,10 @@ type Config struct {
 // events into deliveries (Store.Enqueue), POSTs what is due and records each attempt, retrying with
 // exponential backoff and deterministic jitter until a 2xx answer or AttemptsMax.
 //
-// Each round sends the due deliveries of different banks concurrently and one bank's in order, one at a
-// time; a bank whose attempt fails gets no more requests until that attempt's retry is due, so a bank that
-// is down is asked about once per backoff, not once per waiting event, and a slow one delays only itself.
+// Each round hands the due deliveries of every bank not already being served to a goroutine of that bank,
+// which sends them in order, one at a time, and does not wait for the others: a round never waits for a
+// bank, so a slow one delays only itself. A bank whose attempt fails gets no more requests until that
+// attempt's retry is due, so a bank that is down is asked about once per backoff, not once per waiting event.
 type Deliverer struct {
 	cfg     Config
 	wall    clock.Clock
@@ -99,9 +100,12 @@ type Deliverer struct {
 	kick    chan struct{}
 	running atomic.Bool
 
-	// Touched only by Run's goroutine, between rounds.
+	mu        sync.Mutex
+	busy      map[string]bool      // banks whose goroutine is sending
 	pauses    map[string]time.Time // bank → when its pause after a failed attempt ends, on Clock
 	deadlines timeHeap             // retry and pause ends still ahead, on Clock
+	failed    error                // a bank goroutine's store failure, reported by the next round
+	banks     sync.WaitGroup       // the bank goroutines, waited for when Run ends
 }
 
 // NewDeliverer checks cfg, fills in its defaults and returns a Deliverer ready to Run.
@@ -140,7 +144,8 @@ func NewDeliverer(cfg Config) (*Deliverer, error) {
 			*f.v = f.def
 		}
 	}
-	d := &Deliverer{cfg: cfg, wall: cfg.Wall, log: cfg.Log, kick: make(chan struct{}, 1), pauses: map[string]time.Time{}}
+	d := &Deliverer{cfg: cfg, wall: cfg.Wall, log: cfg.Log, kick: make(chan struct{}, 1), pauses: map[string]time.Time{},
+		busy: map[string]bool{}}
 	if d.wall == nil {
 		d.wall = clock.Real()
 	}
@@ -188,6 +193,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		return errors.New("webhook: deliverer already running")
 	}
 	defer d.running.Store(false)
+	defer d.banks.Wait() // an attempt in flight ends (ctx is done) before Run returns
 	poll := d.wall.NewTimer(d.cfg.Poll)
 	defer poll.Stop()
 	var wake clock.Timer
@@ -219,9 +225,14 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		// After a store failure only the pause ends the wait: a deadline already passed must not turn it
 		// into an immediate round.
 		var wakeC <-chan time.Time
-		if err == nil && len(d.deadlines) > 0 {
+		d.mu.Lock()
+		next, has := time.Time{}, len(d.deadlines) > 0
+		if has {
+			next = d.deadlines[0]
+		}
+		d.mu.Unlock()
+		if err == nil && has {
 			now := d.cfg.Clock.Now()
-			next := d.deadlines[0]
 			if !next.After(now) {
 				continue // fell due during the round
 			}
@@ -251,11 +262,19 @@ type bankResult struct {
 	err       error       // a store failure
 }
 
-// round enqueues, takes what is due and sends it. again reports that there may be more to do at once.
+// round enqueues, takes what is due and hands each idle bank its part. again reports that there may be more
+// to enqueue at once; a bank's goroutine kicks the loop when it is done.
 func (d *Deliverer) round(ctx context.Context) (again bool, err error) {
 	now := d.cfg.Clock.Now()
+	d.mu.Lock()
 	for len(d.deadlines) > 0 && !d.deadlines[0].After(now) {
 		heap.Pop(&d.deadlines) // due now: Due below returns what it was for
+	}
+	failed := d.failed
+	d.failed = nil
+	d.mu.Unlock()
+	if failed != nil {
+		return false, failed
 	}
 	enqueued, err := d.cfg.Store.Enqueue(ctx, now, d.cfg.BatchMax)
 	if err != nil {
@@ -268,49 +287,48 @@ func (d *Deliverer) round(ctx context.Context) (again bool, err error) {
 	if len(due) > d.cfg.BatchMax {
 		return false, fmt.Errorf("webhook: due: store returned %d deliveries, asked for at most %d", len(due), d.cfg.BatchMax)
 	}
-	// One group per bank, in the order the store gave, leaving out the banks still paused.
+	// One group per bank, in the order the store gave, leaving out the banks still paused or being served.
 	var banks []string
 	groups := map[string][]Delivery{}
 	skipped := map[string]bool{}
+	d.mu.Lock()
 	for _, del := range due {
 		if skipped[del.Bank] {
 			continue
 		}
 		if _, seen := groups[del.Bank]; !seen {
-			if till, paused := d.pauses[del.Bank]; paused && now.Before(till) {
+			if till, paused := d.pauses[del.Bank]; d.busy[del.Bank] || paused && now.Before(till) {
 				skipped[del.Bank] = true
 				continue
 			}
 			delete(d.pauses, del.Bank)
 			banks = append(banks, del.Bank)
+			d.busy[del.Bank] = true
 		}
 		groups[del.Bank] = append(groups[del.Bank], del)
 	}
-	results := make([]bankResult, len(banks))
-	var wg sync.WaitGroup
-	for i, bank := range banks {
-		wg.Go(func() { results[i] = d.deliverBank(ctx, groups[bank]) })
-	}
-	wg.Wait()
-	delivered := 0
-	for i, r := range results {
-		delivered += r.delivered
-		if !r.pauseTill.IsZero() {
-			d.pauses[banks[i]] = r.pauseTill
-		}
-		for _, t := range r.deadlines {
-			if len(d.deadlines) < deadlinesMax {
-				heap.Push(&d.deadlines, t)
+	d.mu.Unlock()
+	for _, bank := range banks {
+		d.banks.Go(func() {
+			r := d.deliverBank(ctx, groups[bank])
+			d.mu.Lock()
+			delete(d.busy, bank)
+			if !r.pauseTill.IsZero() {
+				d.pauses[bank] = r.pauseTill
 			}
-		}
-		if r.err != nil && err == nil {
-			err = r.err
-		}
+			for _, t := range r.deadlines {
+				if len(d.deadlines) < deadlinesMax {
+					heap.Push(&d.deadlines, t)
+				}
+			}
+			if r.err != nil && d.failed == nil {
+				d.failed = r.err
+			}
+			d.mu.Unlock()
+			d.Kick() // what the bank left due, or its next events, go at once
+		})
 	}
-	if err != nil {
-		return false, err
-	}
-	return enqueued == d.cfg.BatchMax || len(due) == d.cfg.BatchMax && delivered > 0, nil
+	return enqueued == d.cfg.BatchMax, nil
 }
 
 // deliverBank attempts one bank's due deliveries in order, and stops at its first failed attempt.

@@ -75,6 +75,9 @@ func (c *opClient) call(ctx context.Context, method, path string, in, out any) e
 	res, err := c.http.Do(req)
 	if err != nil {
 		var ue *url.Error
+		if errors.As(err, &ue) && ue.Timeout() {
+			return fmt.Errorf("the server at %s did not answer within %s: the request's outcome is unknown — repeat it with the same --reference, or look with `tasvieh op clock`", c.base, opTimeout)
+		}
 		if errors.As(err, &ue) {
 			return fmt.Errorf("no server answers at %s (start one with `tasvieh serve`): %v", c.base, ue.Err)
 		}

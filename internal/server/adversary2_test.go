@@ -47,7 +47,7 @@ func tryOpen(t *testing.T, mod ...func(*server.Config)) (*server.Server, error) 
 	return srv, err
 }
 
-// DEFECT (from the UTF-8 fix). api.Server.ServeHTTP reads and checks every body before routing and before
+// Found by the second review (fixed; kept as a regression test), from the UTF-8 fix: api.Server.ServeHTTP reads and checks every body before routing and before
 // authentication: a request with no key (or to no route at all) and a body that is not UTF-8 answers 422
 // invalid_request instead of 401 / 404. The issue's matrix says "no key → 401"; the middleware's own comment
 // says access is enforced "before its body is read".
@@ -65,7 +65,7 @@ func TestAdv2BodyCheckedBeforeAuthentication(t *testing.T) {
 	}
 }
 
-// DEFECT (from the UTF-8 fix). The body is read in ServeHTTP with io.ReadAll before huma, so huma's body read
+// Found by the second review (fixed; kept as a regression test), from the UTF-8 fix: The body is read in ServeHTTP with io.ReadAll before huma, so huma's body read
 // deadline (Operation.BodyReadTimeout, 5 s by default) never applies, and the http.Server has no ReadTimeout:
 // a client that sends its headers and then trickles (or withholds) the body holds a goroutine and a
 // connection for ever — with no key at all. "A deadline on every request" (README: "each request has a 30 s
@@ -91,7 +91,7 @@ func TestAdv2SlowBodyHasNoDeadline(t *testing.T) {
 	t.Logf("answered or closed: %q %v", line, err)
 }
 
-// DEFECT (low). Bodies are "64 KiB (api.BodyBytesMax)", and ServeHTTP's own check accepts 65,536 bytes, but
+// Found by the second review (fixed; kept as a regression test): Bodies are "64 KiB (api.BodyBytesMax)", and ServeHTTP's own check accepts 65,536 bytes, but
 // huma's readBody refuses a body whose length equals MaxBodyBytes (count == maxBytes → 413): the real limit is
 // 65,535 bytes. Over the limit, chunked or not, 413; a chunked body with a bad byte, 422 (held).
 func TestAdv2BodyLimitEdges(t *testing.T) {
@@ -130,7 +130,7 @@ func TestAdv2BodyLimitEdges(t *testing.T) {
 	}
 }
 
-// DEFECT (low). A 405 must carry Allow (RFC 9110 §15.5.6: "The origin server MUST generate an Allow header
+// Found by the second review (fixed; kept as a regression test): A 405 must carry Allow (RFC 9110 §15.5.6: "The origin server MUST generate an Allow header
 // field in a 405 response"); the new 405 handler sends none, so a client cannot learn the method.
 func TestAdv2MethodNotAllowedCarriesAllow(t *testing.T) {
 	w := boot(t, "1404/02/01 09:00")
@@ -143,7 +143,7 @@ func TestAdv2MethodNotAllowedCarriesAllow(t *testing.T) {
 	}
 }
 
-// DEFECT (medium). The member banks are fixed when the server opens (world.members, from the registry on the
+// Found by the second review (fixed; kept as a regression test): The member banks are fixed when the server opens (world.members, from the registry on the
 // start date) while "bank status and successors follow the clock's date". Advance the clock past Ayandeh's
 // dissolution (062, 2025-10-25 = 1404/08/03): /v1/banks says dissolved, yet the operator can still suspend it
 // and inject liquidity into it (bank_inactive is the table's code for exactly this), the day jobs still tell
@@ -191,7 +191,7 @@ func TestAdv2DissolvedBankStaysAMemberUntilRestart(t *testing.T) {
 	}
 }
 
-// DEFECT (low–medium). keys.json is trusted as it is: two banks with the same key, or a bank with the
+// Found by the second review (fixed; kept as a regression test): keys.json is trusted as it is: two banks with the same key, or a bank with the
 // operator's key, start without a word. principals() then maps the shared key to whichever entry the map's
 // iteration order puts last: one bank authenticates as another (confidentiality), or the operator is locked
 // out because its key now reads as a bank's.
@@ -229,7 +229,7 @@ func TestAdv2KeysJSONWithSharedKeys(t *testing.T) {
 	}
 }
 
-// DEFECT (low–medium). --external names the banks under test, but a code that is no member (a merged bank, a
+// Found by the second review (fixed; kept as a regression test): --external names the banks under test, but a code that is no member (a merged bank, a
 // code that does not exist, a typo of a real one) is dropped silently: the tester's bank "under test" is not
 // one, and nothing says so. cmd checks only that each code has three digits.
 func TestAdv2ExternalCodesThatAreNotMembers(t *testing.T) {
@@ -240,19 +240,21 @@ func TestAdv2ExternalCodesThatAreNotMembers(t *testing.T) {
 	}
 }
 
-// DEFECT (low). /v1/events takes any number as a cursor: one beyond the end answers an empty page whose
+// Found by the second review (fixed; kept as a regression test): /v1/events takes any number as a cursor: one beyond the end answers an empty page whose
 // next_cursor is that number, so a client that stored a wrong cursor (another server's, a typo) silently
 // skips every event until the outbox grows past it. "not a cursor this server gave" is the message for
 // malformed cursors; a cursor past the last seq is not one this server gave either.
 func TestAdv2EventsCursorBeyondTheEnd(t *testing.T) {
 	w := boot(t, "1404/02/01 09:00")
+	// Fixed: a cursor past the last event is refused (422, field after), so it cannot silently skip events.
+	w.must(http.StatusUnprocessableEntity, http.MethodGet, "/v1/events?after=999999999", w.bank("017"), nil, nil)
 	var pg api.EventPage
-	w.must(http.StatusOK, http.MethodGet, "/v1/events?after=999999999", w.bank("017"), nil, &pg)
+	w.must(http.StatusOK, http.MethodGet, "/v1/events", w.bank("017"), nil, &pg)
 	w.must(http.StatusOK, http.MethodPost, "/v1/operator/liquidity", w.operator(), liquidity("017", 10, "cursor-1"), nil)
 	var next api.EventPage
 	w.must(http.StatusOK, http.MethodGet, "/v1/events?after="+pg.NextCursor, w.bank("017"), nil, &next)
-	if len(next.Events) == 0 {
-		t.Errorf("a cursor past the end was accepted (next_cursor %q) and the next event (settlement.liquidity) never shows on it", pg.NextCursor)
+	if len(next.Events) != 1 || next.Events[0].Type != "settlement.liquidity" {
+		t.Errorf("after the last cursor, the next event: %+v", next.Events)
 	}
 }
 
@@ -266,7 +268,7 @@ func slowSink(t *testing.T, pause time.Duration) *httptest.Server {
 	return s
 }
 
-// DEFECT (medium). webhook.Deliverer's doc says "a slow one delays only itself", but a round waits for every
+// Found by the second review (fixed; kept as a regression test): webhook.Deliverer's doc says "a slow one delays only itself", but a round waits for every
 // bank's part (wg.Wait) before enqueueing anything new, and one bank's part sends all its due deliveries one
 // after the other. A receiver that acknowledges each event in 1.5 s (inside the 10 s timeout, so it never
 // fails) with ten events waiting holds every other bank's new events for ~15 s.
@@ -397,7 +399,7 @@ func TestAdv2WebhookRedirectNotFollowed(t *testing.T) {
 	}
 }
 
-// DEFECT (low). --rules dated on a date before the first dated profile (1400/10/25) starts without a word:
+// Found by the second review (fixed; kept as a regression test): --rules dated on a date before the first dated profile (1400/10/25) starts without a word:
 // jobs() falls back to seed silently, and /v1/clock's rules is empty, so the operator cannot tell which
 // figures are in force. Either refuse at start or name what is in force. (On 1403/01/10 it is 1400: held.)
 func TestAdv2DatedRulesBeforeTheFirstProfile(t *testing.T) {

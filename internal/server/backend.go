@@ -57,6 +57,9 @@ func mustJSON(v any) []byte {
 func (s *Server) forMembers(data func(code string) any, typ string, at time.Time, idParts ...string) []outbox.Event {
 	var out []outbox.Event
 	for _, code := range s.world.members {
+		if !s.world.active(code) {
+			continue // merged or dissolved since: nothing opens for it
+		}
 		out = append(out, notification(code, typ, at, data(code), idParts...))
 	}
 	return out
@@ -201,6 +204,9 @@ func (b backend) simulatedBook(code string) ([]sim.Customer, error) {
 	if !w.isMember(code) {
 		return nil, api.Errorf(api.CodeNotFound, "no member bank has code %s", code).WithField("bank")
 	}
+	if !w.active(code) {
+		return nil, api.Errorf(api.CodeBankInactive, "bank %s is no longer an active member", code).WithField("bank")
+	}
 	if !w.live(code) {
 		return nil, api.Errorf(api.CodeBankNotSimulated, "bank %s is played as external (under test): it has no test customers here", code).WithField("bank")
 	}
@@ -252,7 +258,7 @@ func (b backend) Magic(ctx context.Context, bank string) ([]api.MagicValue, erro
 	}
 	out := []api.MagicValue{}
 	for _, code := range codes {
-		if !w.live(code) {
+		if !w.live(code) || !w.active(code) {
 			continue
 		}
 		x, _ := w.atStart.ByCode(code)
@@ -267,6 +273,15 @@ func (b backend) Events(ctx context.Context, bank, after string, limit int) (api
 	seq, err := cursorInt("after", after)
 	if err != nil {
 		return api.EventPage{}, err
+	}
+	if seq > 0 {
+		var last int64
+		if err := b.s.pool.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM outbox").Scan(&last); err != nil {
+			return api.EventPage{}, err
+		}
+		if seq > last {
+			return api.EventPage{}, api.FieldErrorf("after", "beyond the end of the feed: not a cursor this server gave")
+		}
 	}
 	evs, err := b.s.outbox.Feed(ctx, bank, seq, limit)
 	if err != nil {
@@ -451,6 +466,13 @@ func (b backend) Liquidity(ctx context.Context, req api.LiquidityRequest) (api.L
 	if !s.world.isMember(req.BankCode) {
 		return api.Liquidity{}, api.Errorf(api.CodeNotFound, "no member bank has code %s", req.BankCode).WithField("bank_code")
 	}
+	if err := b.member(req.BankCode); err != nil {
+		return api.Liquidity{}, err
+	}
+	// One liquidity request at a time: the look-up of a reference, the write and a rejection's record must
+	// not interleave with another request of the same reference (operator traffic is light).
+	s.liquidityMu.Lock()
+	defer s.liquidityMu.Unlock()
 	if req.AmountRial == 0 || req.AmountRial > rulebook.AmountRialMax || req.AmountRial < -rulebook.AmountRialMax {
 		return api.Liquidity{}, api.FieldErrorf("amount_rial", "must be non-zero and within ±%d rial", rulebook.AmountRialMax)
 	}
@@ -515,8 +537,8 @@ func (b backend) liquidityAnswer(ctx context.Context, rec liquidityRecord, statu
 }
 
 func (b backend) member(code string) error {
-	if !b.s.world.isMember(code) {
-		if x, ok := b.s.world.base.ByCode(code); ok {
+	if !b.s.world.active(code) {
+		if x, ok := b.s.world.registry().ByCode(code); ok {
 			return api.Errorf(api.CodeBankInactive, "%s is %s: only member banks can be suspended or simulated", x.Label(), x.Status)
 		}
 		return api.Errorf(api.CodeNotFound, "no bank has code %s", code)

@@ -43,6 +43,17 @@ func LoadKeys(path string, bankCodes []string) (Keys, error) {
 			return k, fmt.Errorf("server: keys: %s is not valid JSON: %w", path, err)
 		}
 	}
+	if err := k.check(); err != nil {
+		return k, fmt.Errorf("server: keys: %s: %w", path, err)
+	}
+	if err == nil {
+		// An existing file keeps its keys, but no one else may read them.
+		if fi, serr := os.Stat(path); serr == nil && fi.Mode().Perm() != 0o600 {
+			if err := os.Chmod(path, 0o600); err != nil {
+				return k, fmt.Errorf("server: keys: %w", err)
+			}
+		}
+	}
 	changed := false
 	if k.Operator == "" {
 		k.Operator, changed = newKey(), true
@@ -74,6 +85,42 @@ func LoadKeys(path string, bankCodes []string) (Keys, error) {
 		return k, fmt.Errorf("server: keys: %w", err)
 	}
 	return k, nil
+}
+
+// keyLenMin is the shortest key accepted from keys.json: 128 bits in hex. The server makes 256-bit keys.
+const keyLenMin = 32
+
+// check refuses keys that are short or shared: a key names one principal, or an operator's key that is also a
+// bank's would answer as the bank.
+func (k Keys) check() error {
+	seen := map[string]string{}
+	add := func(who, key string) error {
+		if key == "" {
+			return nil // made below
+		}
+		if len(key) < keyLenMin {
+			return fmt.Errorf("the key of %s is shorter than %d characters", who, keyLenMin)
+		}
+		if other, dup := seen[key]; dup {
+			return fmt.Errorf("%s and %s share a key", other, who)
+		}
+		seen[key] = who
+		return nil
+	}
+	if err := add("the operator", k.Operator); err != nil {
+		return err
+	}
+	codes := make([]string, 0, len(k.Banks))
+	for c := range k.Banks {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	for _, c := range codes {
+		if err := add("bank "+c, k.Banks[c]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ServeFile is serve.json: where a local server listens, so the CLI finds it.

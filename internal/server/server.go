@@ -32,6 +32,8 @@ const (
 	// above a day of the largest SATNA orders a test sends, and small enough that a withdrawal brings a bank to
 	// zero in one call.
 	FundingDefault int64 = 1_000_000_000_000
+	// ReadTimeout bounds reading one request, headers and body: three times the API's body-read deadline.
+	ReadTimeout = 3 * api.BodyReadTimeout
 	// ShutdownTimeout bounds the drain on SIGINT/SIGTERM: the request deadline, so requests in flight finish.
 	ShutdownTimeout = api.RequestTimeoutDefault
 	// TopicNotifications carries every bank's notifications, keyed by bank code.
@@ -84,9 +86,10 @@ type Server struct {
 	keys    Keys
 	world   *world
 
-	advanceMu sync.Mutex // one clock move at a time
-	firedMu   sync.Mutex
-	fired     *[]scheduler.Run // the runs of the move in progress, when one is
+	advanceMu   sync.Mutex // one clock move at a time
+	liquidityMu sync.Mutex // one liquidity request at a time
+	firedMu     sync.Mutex
+	fired       *[]scheduler.Run // the runs of the move in progress, when one is
 
 	http    *http.Server
 	cancel  context.CancelFunc
@@ -144,6 +147,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.runs = postgres.NewJobRuns(cfg.Pool)
 	if err := s.openClock(ctx); err != nil {
 		return nil, err
+	}
+	if _, err := s.profile(s.clk.Now()); err != nil {
+		return nil, fmt.Errorf("server: --rules %s: %w", cfg.Rules, err)
 	}
 	s.ids = ids.NewRandomSource(s.clk)
 	if s.store, err = postgres.OpenStore(ctx, cfg.Pool, postgres.Config{Clock: s.clk, Log: cfg.Log}); err != nil {
@@ -252,9 +258,12 @@ func (s *Server) Listen() (string, error) {
 	s.http = &http.Server{
 		Handler:           s.api,
 		ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open without a request
-		IdleTimeout:       2 * time.Minute, // keep-alive connections of a load generator stay up
-		MaxHeaderBytes:    16 << 10,        // a bearer key and a few headers; far below the default 1 MiB
-		WriteTimeout:      api.RequestTimeoutDefault + 5*time.Second,
+		// The whole request, body included: a body (at most 64 KiB here) that trickles or never comes cannot
+		// hold a connection either — net/http itself reads what a handler left unread before it answers.
+		ReadTimeout:    ReadTimeout,
+		IdleTimeout:    2 * time.Minute, // keep-alive connections of a load generator stay up
+		MaxHeaderBytes: 16 << 10,        // a bearer key and a few headers; far below the default 1 MiB
+		WriteTimeout:   api.RequestTimeoutDefault + 5*time.Second,
 	}
 	s.wg.Add(1)
 	go func() {

@@ -70,6 +70,11 @@ func openWorld(ctx context.Context, s *Server) (*world, error) {
 			w.members = append(w.members, b.Code)
 		}
 	}
+	for _, c := range s.cfg.External {
+		if !slices.Contains(w.members, c) {
+			return nil, fmt.Errorf("server: --external %s: not a member bank on %s", c, today)
+		}
+	}
 	if err := w.loadState(ctx); err != nil {
 		return nil, err
 	}
@@ -98,6 +103,16 @@ func (w *world) memberCodes() []string { return slices.Clone(w.members) }
 
 func (w *world) isMember(code string) bool { return slices.Contains(w.members, code) }
 
+// active reports whether a member bank may act on the clock's date: active or suspended, not merged or
+// dissolved since (a suspended bank is still a member that the operator may resume).
+func (w *world) active(code string) bool {
+	if !w.isMember(code) {
+		return false
+	}
+	b, ok := w.registry().ByCode(code)
+	return ok && (b.Status == banks.StatusActive || b.Status == banks.StatusSuspended)
+}
+
 // loadState reads the switch.bank rows; a member without one gets the default (simulated, online) or external
 // when --external names it, and the row is written, so the choice outlives the flag.
 func (w *world) loadState(ctx context.Context) error {
@@ -111,7 +126,13 @@ func (w *world) loadState(ctx context.Context) error {
 			return fmt.Errorf("server: bank %s state: %w", r.ID, err)
 		}
 		w.state[r.ID] = st
+		// A bank stays a member once it was one: a bank dissolved since keeps its key, its settlement account
+		// and its book (its balance is not stranded by a restart), though it may no longer act (active).
+		if !slices.Contains(w.members, r.ID) {
+			w.members = append(w.members, r.ID)
+		}
 	}
+	slices.Sort(w.members)
 	var fresh []postgres.Row
 	for _, code := range w.members {
 		if _, ok := w.state[code]; ok {
