@@ -31,12 +31,14 @@ var wantProfiles = map[string]Profile{
 		SATNAOpen:                       clock(6, 0),
 		SATNACustomerCutoff:             clock(14, 30),
 		SATNAInterbankCutoff:            clock(15, 0),
+		SATNAEndOfDay:                   clock(16, 0),
+		SATNADaysAheadMax:               5,
 		PAYACycles:                      []ClockTime{clock(3, 45), clock(9, 45), clock(12, 45), clock(18, 45)},
 		SATNAFee:                        Fee{}, // the seed says free
 		PAYAFee:                         Fee{},
 		SATNAReturnFee:                  Fee{MinRial: 50_000, MaxRial: 50_000},
 		SATNAReturnDeadlineBusinessDays: 1,
-		SimulatorDefaults:               []string{"satna_return_fee", "satna_return_deadline_business_days"},
+		SimulatorDefaults:               []string{"satna_end_of_day", "satna_days_ahead_max", "satna_return_fee", "satna_return_deadline_business_days"},
 	},
 	"1400": {
 		Name:                            "1400",
@@ -48,12 +50,14 @@ var wantProfiles = map[string]Profile{
 		SATNAOpen:                       clock(6, 0),
 		SATNACustomerCutoff:             clock(14, 30),
 		SATNAInterbankCutoff:            clock(15, 0),
+		SATNAEndOfDay:                   clock(16, 0),
+		SATNADaysAheadMax:               5,
 		PAYACycles:                      []ClockTime{clock(3, 45), clock(9, 45), clock(12, 45), clock(18, 45)},
 		SATNAFee:                        Fee{Percent: 200, MaxRial: 250_000},                // 0.02 %, max 250,000
 		PAYAFee:                         Fee{Percent: 100, MinRial: 2_000, MaxRial: 25_000}, // 0.01 %, min 2,000, max 25,000
 		SATNAReturnFee:                  Fee{MinRial: 50_000, MaxRial: 50_000},
 		SATNAReturnDeadlineBusinessDays: 1,
-		SimulatorDefaults:               []string{"satna_return_fee", "satna_return_deadline_business_days"},
+		SimulatorDefaults:               []string{"satna_end_of_day", "satna_days_ahead_max", "satna_return_fee", "satna_return_deadline_business_days"},
 	},
 	"1404": {
 		Name:                            "1404",
@@ -65,12 +69,14 @@ var wantProfiles = map[string]Profile{
 		SATNAOpen:                       clock(6, 0),
 		SATNACustomerCutoff:             clock(14, 30),
 		SATNAInterbankCutoff:            clock(15, 0),
+		SATNAEndOfDay:                   clock(16, 0),
+		SATNADaysAheadMax:               5,
 		PAYACycles:                      []ClockTime{clock(3, 45), clock(9, 45), clock(12, 45), clock(18, 45)},
 		SATNAFee:                        Fee{Percent: 200, MaxRial: 250_000},
 		PAYAFee:                         Fee{Percent: 100, MinRial: 2_000, MaxRial: 25_000},
 		SATNAReturnFee:                  Fee{MinRial: 50_000, MaxRial: 50_000},
 		SATNAReturnDeadlineBusinessDays: 1,
-		SimulatorDefaults:               []string{"satna_return_fee", "satna_return_deadline_business_days"},
+		SimulatorDefaults:               []string{"satna_end_of_day", "satna_days_ahead_max", "satna_return_fee", "satna_return_deadline_business_days"},
 	},
 }
 
@@ -305,6 +311,10 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`profile "1404"`, "month 13"}, ""},
 		{"cut-off before opening", `{"profiles": {"seed": {"satna_customer_cutoff": "05:00"}}}`, ErrInvalid,
 			[]string{"05:00 is not after satna_open 06:00"}, "satna_customer_cutoff"},
+		{"end of day before the cut-off", `{"profiles": {"seed": {"satna_end_of_day": "14:00"}}}`, ErrInvalid,
+			[]string{"14:00 is not after satna_interbank_cutoff 15:00"}, "satna_end_of_day"},
+		{"days ahead as text", `{"profiles": {"seed": {"satna_days_ahead_max": "5"}}}`, ErrInvalid,
+			[]string{`profile "seed"`, "satna_days_ahead_max"}, ""},
 		{"fee max below min", `{"profiles": {"1400": {"paya_fee": {"max_rial": 1000}}}}`, ErrInvalid,
 			[]string{"1000 below min_rial 2000"}, "paya_fee.max_rial"},
 		{"zero cap", `{"profiles": {"1400": {"paya_cap": {"amount_rial": 0}}}}`, ErrInvalid,
@@ -364,6 +374,12 @@ func TestValidate(t *testing.T) {
 		{"zero card limit", func(p *Profile) { p.CardDailyLimitRial = 0 }, "card_daily_limit_rial"},
 		{"hour 24", func(p *Profile) { p.SATNAOpen = clock(24, 0) }, "satna_open"},
 		{"interbank before customer", func(p *Profile) { p.SATNAInterbankCutoff = clock(14, 0) }, "satna_interbank_cutoff"},
+		{"bad end of day", func(p *Profile) { p.SATNAEndOfDay = clock(16, 60) }, "satna_end_of_day"},
+		{"end of day at the interbank cut-off", func(p *Profile) { p.SATNAEndOfDay = clock(15, 0) }, "satna_end_of_day"},
+		{"end of day before the interbank cut-off", func(p *Profile) { p.SATNAEndOfDay = clock(14, 45) }, "satna_end_of_day"},
+		{"interbank cut-off after the end of day", func(p *Profile) { p.SATNAInterbankCutoff = clock(16, 30) }, "satna_end_of_day"},
+		{"negative days ahead", func(p *Profile) { p.SATNADaysAheadMax = -1 }, "satna_days_ahead_max"},
+		{"days ahead too many", func(p *Profile) { p.SATNADaysAheadMax = daysAheadMaxMax + 1 }, "satna_days_ahead_max"},
 		{"no cycles", func(p *Profile) { p.PAYACycles = nil }, "paya_cycles"},
 		{"too many cycles", func(p *Profile) { p.PAYACycles = make([]ClockTime, payaCyclesMax+1) }, "paya_cycles"},
 		{"cycles out of order", func(p *Profile) { p.PAYACycles = []ClockTime{clock(9, 45), clock(3, 45)} }, "paya_cycles[1]"},
@@ -422,6 +438,10 @@ func TestDescribe(t *testing.T) {
 		{"seed", "PAYA cycles", []string{"03:45, 09:45, 12:45, 18:45"}, ""},
 		{"seed", "SATNA return fee", []string{"flat 50,000 rial", "(simulator default)"}, ""},
 		{"seed", "SATNA return deadline", []string{"end of the next business day", "(simulator default)"}, ""},
+		{"seed", "SATNA end of day", []string{"16:00", "(simulator default)"}, ""},
+		{"seed", "SATNA orders dated ahead", []string{"up to 5 business days", "(simulator default)"}, ""},
+		{"1404", "SATNA end of day", []string{"16:00", "(simulator default)"}, ""},
+		{"1404", "SATNA orders dated ahead", []string{"up to 5 business days", "(simulator default)"}, ""},
 		{"1400", "in force from", []string{"1400/10/25 (2022-01-15)"}, ""},
 		{"1400", "PAYA cap per entry", []string{"≤ 1,000,000,000 rial"}, ""},
 		{"1400", "SATNA minimum, customer orders", []string{"≥ 500,000,000 rial"}, ""},
@@ -453,6 +473,15 @@ func TestDescribe(t *testing.T) {
 	p.SATNAReturnDeadlineBusinessDays = 2
 	if line := describeLine(t, p.Describe(), "SATNA return deadline"); !strings.Contains(line, "end of the 2nd business day after receipt") {
 		t.Errorf("deadline 2: line %q", line)
+	}
+	for _, tt := range []struct {
+		days int
+		want string
+	}{{0, "today only"}, {1, "up to 1 business day"}, {20, "up to 20 business days"}} {
+		p.SATNADaysAheadMax = tt.days
+		if line := describeLine(t, p.Describe(), "SATNA orders dated ahead"); !strings.Contains(line, tt.want) {
+			t.Errorf("days ahead %d: line %q, want %q", tt.days, line, tt.want)
+		}
 	}
 }
 

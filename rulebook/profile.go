@@ -38,6 +38,14 @@ type Profile struct {
 	SATNACustomerCutoff ClockTime `json:"satna_customer_cutoff"`
 	// SATNAInterbankCutoff is the same for bank-to-bank orders.
 	SATNAInterbankCutoff ClockTime `json:"satna_interbank_cutoff"`
+	// SATNAEndOfDay closes SATNA's business day, after the bank-to-bank
+	// cut-off: until then the liquidity queue may still settle orders
+	// accepted before their cut-off; at it, those still unfunded are
+	// cancelled. It is also the hour of a return deadline's last day.
+	SATNAEndOfDay ClockTime `json:"satna_end_of_day"`
+	// SATNADaysAheadMax is how many business days after the day it is
+	// received an order's effective date may fall: 0 allows today only.
+	SATNADaysAheadMax int `json:"satna_days_ahead_max"`
 	// PAYACycles are the cut-offs of PAYA's cycles on a business day, in
 	// order.
 	PAYACycles []ClockTime `json:"paya_cycles"`
@@ -71,6 +79,9 @@ const (
 	// returnDeadlineBusinessDaysMax bounds the SATNA return deadline: two
 	// working weeks, against DOMAIN.md's one business day.
 	returnDeadlineBusinessDaysMax = 10
+	// daysAheadMaxMax bounds SATNADaysAheadMax: four working weeks, against
+	// the five business days TARGET2 lets a payment be warehoused ahead.
+	daysAheadMaxMax = 20
 )
 
 // profileFields are the JSON names of Profile's fields, in declaration
@@ -78,7 +89,8 @@ const (
 var profileFields = []string{
 	"name", "effective", "source",
 	"paya_cap", "satna_min_customer_rial", "card_daily_limit_rial",
-	"satna_open", "satna_customer_cutoff", "satna_interbank_cutoff", "paya_cycles",
+	"satna_open", "satna_customer_cutoff", "satna_interbank_cutoff", "satna_end_of_day", "satna_days_ahead_max",
+	"paya_cycles",
 	"satna_fee", "paya_fee", "satna_return_fee", "satna_return_deadline_business_days",
 	"simulator_defaults",
 }
@@ -98,8 +110,9 @@ func (e *FieldError) Error() string {
 func (e *FieldError) Unwrap() error { return ErrInvalid }
 
 // Validate checks every figure of p: amounts positive and at most
-// AmountRialMax, times real, SATNA opening before its customer cut-off and
-// that not after the bank-to-bank one, 1 to 48 PAYA cycles in strictly
+// AmountRialMax, times real, SATNA opening before its customer cut-off, that
+// not after the bank-to-bank one, and that before the end of day, orders
+// dated 0 to 20 business days ahead, 1 to 48 PAYA cycles in strictly
 // increasing order, fees well formed, SimulatorDefaults naming real fields.
 // The first problem found is returned as a *FieldError wrapping ErrInvalid.
 func (p Profile) Validate() error {
@@ -139,6 +152,7 @@ func (p Profile) Validate() error {
 		{"satna_open", p.SATNAOpen},
 		{"satna_customer_cutoff", p.SATNACustomerCutoff},
 		{"satna_interbank_cutoff", p.SATNAInterbankCutoff},
+		{"satna_end_of_day", p.SATNAEndOfDay},
 	} {
 		if err := c.v.validate(); err != nil {
 			return bad(c.field, "%v", err)
@@ -149,6 +163,10 @@ func (p Profile) Validate() error {
 		return bad("satna_customer_cutoff", "%s is not after satna_open %s", p.SATNACustomerCutoff, p.SATNAOpen)
 	case p.SATNAInterbankCutoff.Before(p.SATNACustomerCutoff):
 		return bad("satna_interbank_cutoff", "%s is before satna_customer_cutoff %s", p.SATNAInterbankCutoff, p.SATNACustomerCutoff)
+	case !p.SATNAInterbankCutoff.Before(p.SATNAEndOfDay):
+		return bad("satna_end_of_day", "%s is not after satna_interbank_cutoff %s", p.SATNAEndOfDay, p.SATNAInterbankCutoff)
+	case p.SATNADaysAheadMax < 0 || p.SATNADaysAheadMax > daysAheadMaxMax:
+		return bad("satna_days_ahead_max", "%d outside 0..%d", p.SATNADaysAheadMax, daysAheadMaxMax)
 	case len(p.PAYACycles) == 0 || len(p.PAYACycles) > payaCyclesMax:
 		return bad("paya_cycles", "%d cycles, want 1 to %d", len(p.PAYACycles), payaCyclesMax)
 	}
@@ -249,12 +267,21 @@ func (p Profile) Describe() string {
 	case 1:
 		deadline = "end of the next business day"
 	}
+	daysAhead := fmt.Sprintf("up to %d business days", p.SATNADaysAheadMax)
+	switch p.SATNADaysAheadMax {
+	case 0:
+		daysAhead = "today only"
+	case 1:
+		daysAhead = "up to 1 business day"
+	}
 	rows := []struct{ field, label, value string }{
 		{"paya_cap", "PAYA cap per entry", p.PAYACap.String()},
 		{"satna_min_customer_rial", "SATNA minimum, customer orders", "≥ " + formatRial(p.SATNAMinCustomerRial)},
 		{"card_daily_limit_rial", "card-to-card per source card per day", "≤ " + formatRial(p.CardDailyLimitRial)},
 		{"satna_customer_cutoff", "SATNA hours, customer orders", p.SATNAOpen.String() + "–" + p.SATNACustomerCutoff.String()},
 		{"satna_interbank_cutoff", "SATNA hours, bank-to-bank", p.SATNAOpen.String() + "–" + p.SATNAInterbankCutoff.String()},
+		{"satna_end_of_day", "SATNA end of day", p.SATNAEndOfDay.String()},
+		{"satna_days_ahead_max", "SATNA orders dated ahead", daysAhead},
 		{"paya_cycles", "PAYA cycles", strings.Join(cycles, ", ")},
 		{"satna_fee", "SATNA fee", p.SATNAFee.String()},
 		{"paya_fee", "PAYA fee", p.PAYAFee.String()},
