@@ -191,3 +191,12 @@ func fieldOf(loc string) string {
 	}
 	return loc
 }
+
+// AddCode registers a rail's code with its status, at init: a rail's validation codes (SATNA's
+// below_minimum, payee_sheba_invalid, …) answer 422 with their own names, so a client sees what the rail said.
+func AddCode(code string, status int) {
+	if old, ok := statuses[code]; ok && old != status {
+		panic("api: code " + code + " registered with two statuses")
+	}
+	statuses[code] = status
+}

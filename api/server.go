@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -259,6 +260,17 @@ type route struct {
 	access                         access
 	errors                         []int // statuses beyond those every route of its access can give
 	status                         int   // success status; default 200
+	alsoOK                         []int // other success statuses the handler may choose (SetStatus), same body
+}
+
+type statusKey struct{}
+
+// SetStatus makes a handler's success answer status instead of its route's default (a repeat of a create
+// answers 200 where the create answers 201). The route must list it in alsoOK, so the document declares it.
+func SetStatus(ctx context.Context, status int) {
+	if p, ok := ctx.Value(statusKey{}).(*int); ok {
+		*p = status
+	}
 }
 
 // Register adds an operation whose handler receives the caller and the input and returns the body.
@@ -289,8 +301,17 @@ func Register[I, O any](s *Server, r route, h func(ctx context.Context, p Princi
 	if r.access != accessPublic {
 		op.Security = []map[string][]string{{"bearer": {}}}
 	}
-	huma.Register(s.api, op, func(ctx context.Context, in *I) (*struct{ Body *O }, error) {
+	success := r.status
+	if success == 0 {
+		success = http.StatusOK
+	}
+	huma.Register(s.api, op, func(ctx context.Context, in *I) (*struct {
+		Status int
+		Body   *O
+	}, error) {
 		p, _ := PrincipalOf(ctx)
+		status := success
+		ctx = context.WithValue(ctx, statusKey{}, &status)
 		out, err := h(ctx, p, in)
 		if err != nil {
 			if e, ok := asError(err); ok {
@@ -305,8 +326,26 @@ func Register[I, O any](s *Server, r route, h func(ctx context.Context, p Princi
 			s.log.Error("api: request failed", "operation", r.id, "err", err)
 			return nil, Errorf(CodeInternal, "internal error; the server log has the details")
 		}
-		return &struct{ Body *O }{out}, nil
+		return &struct {
+			Status int
+			Body   *O
+		}{status, out}, nil
 	})
+	if len(r.alsoOK) > 0 {
+		item := s.api.OpenAPI().Paths[r.path]
+		var o *huma.Operation
+		switch r.method {
+		case http.MethodPost:
+			o = item.Post
+		case http.MethodPut:
+			o = item.Put
+		}
+		for _, st := range r.alsoOK {
+			resp := *o.Responses[strconv.Itoa(success)]
+			resp.Description = http.StatusText(st)
+			o.Responses[strconv.Itoa(st)] = &resp
+		}
+	}
 }
 
 func dedupe(xs []int) []int {

@@ -93,3 +93,32 @@ func RailObjects(ctx context.Context, pool *pgxpool.Pool, kind, after string, li
 	}
 	return out, rows.Err()
 }
+
+// RailObjectsWhere lists the rail rows of one kind whose body field field (a top-level JSON key) equals one
+// of values and whose status is one of statuses (all when empty), in id order after after, at most limit
+// (≤ RailObjectsMax). It scans the kind's rows: a rail that lists by party at volume adds an index on the
+// expression it filters.
+func RailObjectsWhere(ctx context.Context, pool *pgxpool.Pool, kind, field string, values, statuses []string, after string, limit int) ([]RailObject, error) {
+	if limit <= 0 || limit > RailObjectsMax {
+		limit = RailObjectsMax
+	}
+	rows, err := pool.Query(ctx, `SELECT id, status, body::text, updated_at FROM rail_objects
+		WHERE kind = $1 AND id > $2 AND ($3::text = '' OR body->>$3 = ANY($4))
+			AND (coalesce(cardinality($5::text[]), 0) = 0 OR status = ANY($5))
+		ORDER BY id LIMIT $6`, kind, after, field, values, statuses, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: rail objects %s: %w", kind, err)
+	}
+	var out []RailObject
+	for rows.Next() {
+		o := RailObject{Kind: kind}
+		var body string
+		if err := rows.Scan(&o.ID, &o.Status, &body, &o.UpdatedAt); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("postgres: rail objects %s: %w", kind, err)
+		}
+		o.Body = []byte(body)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}

@@ -136,13 +136,27 @@ func TestResponsesValidateAgainstOpenAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := newSink(t, 0)
+	var lastBody []byte
 	type call struct {
 		method, path, key string
 		body              any
 		want              int
 	}
 	op, b := w.operator(), w.bank("017")
+	payer, payee := richCustomer(t, w, "017"), richCustomer(t, w, "012")
+	order := api.SATNAOrderRequest{Type: "customer", PayerSHEBA: payer, PayerName: "payer", PayeeSHEBA: payee, PayeeName: "payee",
+		AmountRial: 200_000_000, Reference: "v-satna-1"}
+	small := order
+	small.AmountRial, small.Reference = 1_000, "v-satna-2"
+	var created api.SATNAOrder
 	calls := []call{
+		{"POST", "/v1/satna/orders", b, order, 201},
+		{"POST", "/v1/satna/orders", b, order, 200},
+		{"POST", "/v1/satna/orders", b, small, 422},
+		{"GET", "/v1/satna/orders", b, nil, 200},
+		{"GET", "/v1/satna/orders?direction=in", w.bank("012"), nil, 200},
+		{"GET", "/v1/satna/orders/00000000-0000-0000-0000-000000000000", b, nil, 404},
+		{"GET", "/v1/operator/satna/queue", op, nil, 200},
 		{"GET", "/healthz", "", nil, 200},
 		{"GET", "/v1/me", b, nil, 200},
 		{"GET", "/v1/me", op, nil, 200},
@@ -182,7 +196,15 @@ func TestResponsesValidateAgainstOpenAPI(t *testing.T) {
 		{"POST", "/v1/operator/clock/mode", b, api.ModeRequest{Mode: "real"}, 403},
 	}
 	seen := map[string]bool{}
-	for _, c := range calls {
+	for i := 0; i < len(calls); i++ {
+		c := calls[i]
+		if i == 1 { // the order created by the first call: get it, and fail to revoke it (settled is final)
+			if err := json.Unmarshal(lastBody, &created); err != nil || created.ID == "" {
+				t.Fatalf("no order created: %s", lastBody)
+			}
+			calls = append(calls, call{"GET", "/v1/satna/orders/" + created.ID, b, nil, 200},
+				call{"POST", "/v1/satna/orders/" + created.ID + "/revoke", b, nil, 409})
+		}
 		var body []byte
 		if c.body != nil {
 			body, _ = json.Marshal(c.body)
@@ -200,6 +222,7 @@ func TestResponsesValidateAgainstOpenAPI(t *testing.T) {
 		}
 		rb, _ := io.ReadAll(res.Body)
 		res.Body.Close()
+		lastBody = rb
 		if res.StatusCode != c.want {
 			t.Errorf("%s %s: %d, want %d: %s", c.method, c.path, res.StatusCode, c.want, rb)
 			continue
@@ -235,4 +258,16 @@ func TestResponsesValidateAgainstOpenAPI(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("operations no call validated: %v", missing)
 	}
+}
+
+// richCustomer is an active, ordinary customer of bank able to pay 10,000,000,000 rial.
+func richCustomer(t *testing.T, w *world, bank string) string {
+	t.Helper()
+	for _, c := range w.customers(bank).Customers {
+		if c.Status == "active" && c.Magic == "" && c.BalanceRial != nil && *c.BalanceRial >= 10_000_000_000 {
+			return c.SHEBA
+		}
+	}
+	t.Fatalf("bank %s has no customer holding 10,000,000,000 rial", bank)
+	return ""
 }

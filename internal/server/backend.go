@@ -504,6 +504,12 @@ func (b backend) Liquidity(ctx context.Context, req api.LiquidityRequest) (api.L
 	}
 	s.relay.Notify()
 	s.deliver.Kick()
+	if req.AmountRial > 0 && (res[0] == ledger.OK) {
+		// Liquidity in: the bank's queued SATNA orders may settle now.
+		if err := s.satna.release(ctx); err != nil {
+			s.log.Warn("server: satna release after liquidity", "bank", req.BankCode, "err", err)
+		}
+	}
 	why := res[0] // the chain's own code: the member that failed, not linked_event_failed
 	for _, r := range res {
 		if r != ledger.LinkedEventFailed {
@@ -643,4 +649,26 @@ func (w *world) update(ctx context.Context, code, typ string, f func(*bankState)
 	w.mu.Unlock()
 	w.s.deliver.Kick()
 	return nil
+}
+
+var _ api.SATNABackend = backend{}
+
+func (b backend) SubmitOrder(ctx context.Context, bank string, req api.SATNAOrderRequest) (api.SATNAOrder, bool, error) {
+	return b.s.satna.SubmitOrder(ctx, bank, req)
+}
+
+func (b backend) SATNAOrder(ctx context.Context, bank, id string) (api.SATNAOrder, error) {
+	return b.s.satna.SATNAOrder(ctx, bank, id)
+}
+
+func (b backend) SATNAOrders(ctx context.Context, bank, status, direction, cursor string, limit int) (api.SATNAOrderPage, error) {
+	return b.s.satna.SATNAOrders(ctx, bank, status, direction, cursor, limit)
+}
+
+func (b backend) RevokeOrder(ctx context.Context, bank, id string) (api.SATNAOrder, error) {
+	return b.s.satna.RevokeOrder(ctx, bank, id)
+}
+
+func (b backend) SATNAQueue(ctx context.Context) ([]api.SATNAOrder, error) {
+	return b.s.satna.SATNAQueue(ctx)
 }

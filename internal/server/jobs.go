@@ -45,12 +45,11 @@ func (s *Server) jobs() []scheduler.Job {
 	if err != nil {
 		p, _ = s.cfg.Rulebook.Profile(rulebook.DefaultName)
 	}
-	closeAt, _ := rulebook.ParseClockTime(DayCloseDefault)
 	return []scheduler.Job{
 		{Name: JobDayOpen, Spec: cronAt(p.SATNAOpen), BusinessDays: true, Run: func(ctx context.Context, at time.Time) error {
 			return s.dayEvent(ctx, at, "open", "day.opened", s.openHooks)
 		}},
-		{Name: JobDayClose, Spec: cronAt(closeAt), BusinessDays: true, Run: func(ctx context.Context, at time.Time) error {
+		{Name: JobDayClose, Spec: cronAt(p.SATNAEndOfDay), BusinessDays: true, Run: func(ctx context.Context, at time.Time) error {
 			return s.dayEvent(ctx, at, "closed", "day.closed", s.closeHooks)
 		}},
 		{Name: JobLedgerExpiry, Spec: ExpirySpec, Run: func(ctx context.Context, _ time.Time) error {

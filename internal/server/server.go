@@ -38,9 +38,6 @@ const (
 	ShutdownTimeout = api.RequestTimeoutDefault
 	// TopicNotifications carries every bank's notifications, keyed by bank code.
 	TopicNotifications = "notifications"
-	// DayCloseDefault is the simulator's end of the business day (a labelled simulator default: the rulebook
-	// has no end-of-day figure yet; the SATNA rail moves it into the rulebook).
-	DayCloseDefault = "16:00"
 )
 
 // Config is everything a Server needs; cmd/tasvieh fills it from flags and the environment.
@@ -85,6 +82,7 @@ type Server struct {
 	api     *api.Server
 	keys    Keys
 	world   *world
+	satna   *satna
 
 	advanceMu   sync.Mutex // one clock move at a time
 	liquidityMu sync.Mutex // one liquidity request at a time
@@ -158,6 +156,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.outbox = postgres.NewOutbox(cfg.Pool)
 	s.hooks = postgres.NewWebhooks(cfg.Pool)
 	if s.world, err = openWorld(ctx, s); err != nil {
+		return nil, err
+	}
+	if s.satna, err = newSATNA(ctx, s); err != nil {
 		return nil, err
 	}
 	if s.keys, err = LoadKeys(filepath.Join(cfg.Home, "keys.json"), s.world.memberCodes()); err != nil {
@@ -255,6 +256,7 @@ func (s *Server) Listen() (string, error) {
 		ln.Close()
 		return "", err
 	}
+	api.RegisterSATNA(s.api, backend{s})
 	s.http = &http.Server{
 		Handler:           s.api,
 		ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open without a request

@@ -1,0 +1,134 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// SATNA codes beyond the platform's.
+const (
+	CodeReferenceReused = "reference_reused" // the same reference with other fields
+	CodeIrrevocable     = "irrevocable"      // a settled order is final: it cannot be revoked or recalled
+	CodeOrderClosed     = "order_closed"     // the order is already rejected, revoked or cancelled
+)
+
+func init() {
+	statuses[CodeReferenceReused] = http.StatusConflict
+	statuses[CodeIrrevocable] = http.StatusConflict
+	statuses[CodeOrderClosed] = http.StatusConflict
+}
+
+// SATNAOrderRequest is a new SATNA order from the calling bank. A customer order names payer and payee
+// (the receiving bank is the payee SHEBA's); an interbank order names the receiving bank.
+type SATNAOrderRequest struct {
+	Type          string `json:"type" enum:"customer,interbank"`
+	ReceiverBank  string `json:"receiver_bank,omitempty" pattern:"^[0-9]{3}$" doc:"interbank orders: the receiving bank; customer orders: optional, must match the payee's SHEBA"`
+	PayerSHEBA    string `json:"payer_sheba,omitempty" maxLength:"64"`
+	PayerName     string `json:"payer_name,omitempty" maxLength:"256"`
+	PayeeSHEBA    string `json:"payee_sheba,omitempty" maxLength:"64"`
+	PayeeName     string `json:"payee_name,omitempty" maxLength:"256"`
+	AmountRial    int64  `json:"amount_rial"`
+	Description   string `json:"description,omitempty" maxLength:"512"`
+	Reference     string `json:"reference" minLength:"1" maxLength:"64" doc:"the sending bank's own reference: a repeat returns the original"`
+	EffectiveDate string `json:"effective_date,omitempty" doc:"YYYY-MM-DD or Jalali YYYY/MM/DD; default: as soon as possible"`
+	Priority      string `json:"priority,omitempty" enum:"urgent,high,normal" doc:"default normal"`
+}
+
+// SATNAOrder is an order as the switch keeps it.
+type SATNAOrder struct {
+	ID            string     `json:"id"`
+	Type          string     `json:"type" enum:"customer,interbank"`
+	Status        string     `json:"status" enum:"warehoused,queued,settled,credited,returned,rejected,revoked,cancelled_eod"`
+	SenderBank    string     `json:"sender_bank"`
+	ReceiverBank  string     `json:"receiver_bank"`
+	PayerSHEBA    string     `json:"payer_sheba,omitempty"`
+	PayerName     string     `json:"payer_name,omitempty"`
+	PayeeSHEBA    string     `json:"payee_sheba,omitempty"`
+	PayeeName     string     `json:"payee_name,omitempty"`
+	AmountRial    int64      `json:"amount_rial"`
+	FeeRial       int64      `json:"fee_rial"`
+	Description   string     `json:"description,omitempty"`
+	Reference     string     `json:"reference"`
+	Priority      string     `json:"priority" enum:"urgent,high,normal"`
+	EffectiveDate string     `json:"effective_date,omitempty" doc:"the business day it settles on or after (YYYY-MM-DD)"`
+	SettleAfter   *time.Time `json:"settle_after,omitempty" doc:"for a warehoused order: when its business day opens"`
+	SettledAt     *time.Time `json:"settled_at,omitempty"`
+	ReturnOf      string     `json:"return_of,omitempty"`
+	ReturnedBy    string     `json:"returned_by,omitempty"`
+	Reason        string     `json:"reason,omitempty"`
+	Code          string     `json:"code,omitempty" doc:"why it was rejected or cancelled"`
+	CreatedAt     time.Time  `json:"created_at"`
+}
+
+// SATNAOrderPage is a page of orders.
+type SATNAOrderPage struct {
+	Orders     []SATNAOrder `json:"orders"`
+	NextCursor string       `json:"next_cursor,omitempty"`
+}
+
+// SATNABackend serves SATNA's routes. bank is the caller's; an order that is not the caller's (as sender or
+// receiver) answers not_found.
+type SATNABackend interface {
+	// SubmitOrder stores and (when it can) settles a new order; created is false for a repeat of its reference.
+	SubmitOrder(ctx context.Context, bank string, req SATNAOrderRequest) (o SATNAOrder, created bool, err error)
+	SATNAOrder(ctx context.Context, bank, id string) (SATNAOrder, error)
+	SATNAOrders(ctx context.Context, bank, status, direction, cursor string, limit int) (SATNAOrderPage, error)
+	RevokeOrder(ctx context.Context, bank, id string) (SATNAOrder, error)
+	// SATNAQueue lists every queued and warehoused order, for the operator.
+	SATNAQueue(ctx context.Context) ([]SATNAOrder, error)
+}
+
+// RegisterSATNA adds SATNA's routes, served by b.
+func RegisterSATNA(s *Server, b SATNABackend) {
+	Register(s, route{id: "submit-satna-order", method: http.MethodPost, path: "/v1/satna/orders",
+		summary: "Submit a SATNA order (201; a repeat of its reference 200 with the original)", tag: "satna",
+		access: accessBank, status: http.StatusCreated, alsoOK: []int{http.StatusOK}, errors: []int{http.StatusConflict}},
+		func(ctx context.Context, p Principal, in *struct{ Body SATNAOrderRequest }) (*SATNAOrder, error) {
+			o, isNew, err := b.SubmitOrder(ctx, p.Bank, in.Body)
+			if err != nil {
+				return nil, err
+			}
+			if !isNew {
+				SetStatus(ctx, http.StatusOK)
+			}
+			return &o, nil
+		})
+	Register(s, route{id: "get-satna-order", method: http.MethodGet, path: "/v1/satna/orders/{id}", summary: "One SATNA order",
+		tag: "satna", access: accessBank, errors: []int{http.StatusNotFound}},
+		func(ctx context.Context, p Principal, in *struct {
+			ID string `path:"id" maxLength:"36"`
+		}) (*SATNAOrder, error) {
+			o, err := b.SATNAOrder(ctx, p.Bank, in.ID)
+			return &o, err
+		})
+	Register(s, route{id: "list-satna-orders", method: http.MethodGet, path: "/v1/satna/orders", summary: "The caller's SATNA orders, newest first",
+		tag: "satna", access: accessBank},
+		func(ctx context.Context, p Principal, in *struct {
+			Status    string `query:"status" enum:"warehoused,queued,settled,credited,returned,rejected,revoked,cancelled_eod"`
+			Direction string `query:"direction" enum:"in,out"`
+			PageIn
+		}) (*SATNAOrderPage, error) {
+			pg, err := b.SATNAOrders(ctx, p.Bank, in.Status, in.Direction, in.Cursor, in.Limit)
+			return &pg, err
+		})
+	Register(s, route{id: "revoke-satna-order", method: http.MethodPost, path: "/v1/satna/orders/{id}/revoke",
+		summary: "Revoke a warehoused or queued order (a settled one is final: 409 irrevocable)", tag: "satna",
+		access: accessBank, errors: []int{http.StatusNotFound, http.StatusConflict}},
+		func(ctx context.Context, p Principal, in *struct {
+			ID string `path:"id" maxLength:"36"`
+		}) (*SATNAOrder, error) {
+			o, err := b.RevokeOrder(ctx, p.Bank, in.ID)
+			return &o, err
+		})
+	Register(s, route{id: "satna-queue", method: http.MethodGet, path: "/v1/operator/satna/queue",
+		summary: "Every queued and warehoused SATNA order", tag: "operator", access: accessOperator},
+		func(ctx context.Context, _ Principal, _ *struct{}) (*struct {
+			Orders []SATNAOrder `json:"orders"`
+		}, error) {
+			os, err := b.SATNAQueue(ctx)
+			return &struct {
+				Orders []SATNAOrder `json:"orders"`
+			}{os}, err
+		})
+}

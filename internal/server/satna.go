@@ -1,0 +1,628 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tasvieh/tasvieh/api"
+	"github.com/tasvieh/tasvieh/calendar"
+	"github.com/tasvieh/tasvieh/ids"
+	"github.com/tasvieh/tasvieh/ledger"
+	"github.com/tasvieh/tasvieh/outbox"
+	"github.com/tasvieh/tasvieh/postgres"
+	"github.com/tasvieh/tasvieh/rtgs"
+	"github.com/tasvieh/tasvieh/sheba"
+)
+
+// SATNA's transfer codes (range 100–199).
+const (
+	CodeSATNAOrder uint16 = 100 // an order's legs: payer → mirror, settlement → settlement, mirror → payee or suspense
+	CodeSATNAFee   uint16 = 101 // the SATNA fee, payer → the sending bank's fee income
+)
+
+const kindSATNAOrder = "satna.order"
+
+// satnaRecord is an order's rail row: the API's view and what the engine needs to rebuild its queue.
+type satnaRecord struct {
+	api.SATNAOrder
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// satna is the SATNA rail of the switch: the warehouse and the liquidity queue in memory (rebuilt from the
+// order rows at start), every change of an order written with its money or as a notice. One mutex orders
+// every SATNA decision: an order's status and its money never disagree, whatever runs at once.
+type satna struct {
+	s         *Server
+	mu        sync.Mutex
+	queue     *rtgs.Queue
+	warehouse map[rtgs.OrderID]satnaRecord
+	queued    map[rtgs.OrderID]satnaRecord
+}
+
+func newSATNA(ctx context.Context, s *Server) (*satna, error) {
+	r := &satna{s: s, queue: rtgs.NewQueue(), warehouse: map[rtgs.OrderID]satnaRecord{}, queued: map[rtgs.OrderID]satnaRecord{}}
+	after := ""
+	for {
+		rows, err := postgres.RailObjectsWhere(ctx, s.pool, kindSATNAOrder, "", nil, []string{"warehoused", "queued"}, after, postgres.RailObjectsMax)
+		if err != nil {
+			return nil, err
+		}
+		for _, row := range rows {
+			var rec satnaRecord
+			if err := json.Unmarshal(row.Body, &rec); err != nil {
+				return nil, fmt.Errorf("server: satna order %s: %w", row.ID, err)
+			}
+			o, err := rec.order()
+			if err != nil {
+				return nil, err
+			}
+			if row.Status == "queued" {
+				if err := r.queue.Add(o); err != nil {
+					return nil, err
+				}
+				r.queued[o.ID] = rec
+			} else {
+				r.warehouse[o.ID] = rec
+			}
+		}
+		if len(rows) < postgres.RailObjectsMax {
+			break
+		}
+		after = rows[len(rows)-1].ID
+	}
+	s.openHooks = append(s.openHooks, r.dayOpen)
+	s.closeHooks = append(s.closeHooks, r.dayClose)
+	return r, nil
+}
+
+// order is the engine's view of a record.
+func (rec satnaRecord) order() (rtgs.Order, error) {
+	id, err := rtgs.ParseOrderID(rec.ID)
+	if err != nil {
+		return rtgs.Order{}, err
+	}
+	typ, _ := rtgs.ParseType(rec.Type)
+	pr, _ := rtgs.ParsePriority(rec.Priority)
+	o := rtgs.Order{ID: id, Type: typ, SenderBank: rec.SenderBank, ReceiverBank: rec.ReceiverBank, PayerSHEBA: rec.PayerSHEBA,
+		PayerName: rec.PayerName, PayeeSHEBA: rec.PayeeSHEBA, PayeeName: rec.PayeeName, AmountRial: rec.AmountRial,
+		Description: rec.Description, Reference: rec.Reference, Priority: pr, ReceivedAt: rec.ReceivedAt}
+	if rec.EffectiveDate != "" {
+		if o.EffectiveDate, err = calendar.ParseDate(rec.EffectiveDate); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// orderID is an order's id: derived from its sender and reference, so a repeat names the same order.
+func orderID(bank, reference string) rtgs.OrderID {
+	return rtgs.OrderID(ids.Derive("tasvieh.satna.order", bank, reference))
+}
+
+// rejection turns an engine rejection into the API's answer: the request alone shows it → 422 naming the
+// field; otherwise nil (the caller stores a rejected order).
+func stateless(r *rtgs.Rejection) error {
+	if r == nil || !r.Code.Stateless() {
+		return nil
+	}
+	msg := r.Message
+	if r.Hint != "" {
+		msg += " (" + r.Hint + ")"
+	}
+	return &api.Error{Code: r.Code.String(), Message: msg, Field: r.Field}
+}
+
+func init() {
+	// Every engine code is an API code: stateless ones answer 422; the others are stored codes, 409 if ever
+	// answered (irrevocable, order_closed are added by the api package itself).
+	for c := rtgs.Code(1); ; c++ {
+		name := c.String()
+		if strings.HasPrefix(name, "Code(") {
+			break
+		}
+		if _, err := rtgs.ParseCode(name); err != nil {
+			break
+		}
+		if c.Stateless() {
+			api.AddCode(name, 422)
+		}
+	}
+}
+
+func (r *satna) profileNow() (string, error) {
+	p, err := r.s.profile(r.s.clk.Now())
+	return p.Name, err
+}
+
+// SubmitOrder validates, stores and settles (or warehouses, or queues) a new order of bank.
+func (r *satna) SubmitOrder(ctx context.Context, bank string, req api.SATNAOrderRequest) (api.SATNAOrder, bool, error) {
+	s := r.s
+	now := s.clk.Now()
+	typ, err := rtgs.ParseType(req.Type)
+	if err != nil {
+		return api.SATNAOrder{}, false, api.FieldErrorf("type", "customer or interbank")
+	}
+	pr := rtgs.PriorityNormal
+	if req.Priority != "" {
+		if pr, err = rtgs.ParsePriority(req.Priority); err != nil {
+			return api.SATNAOrder{}, false, api.FieldErrorf("priority", "urgent, high or normal")
+		}
+	}
+	o := rtgs.Order{ID: orderID(bank, req.Reference), Type: typ, SenderBank: bank, ReceiverBank: req.ReceiverBank,
+		PayerSHEBA: req.PayerSHEBA, PayerName: req.PayerName, PayeeSHEBA: req.PayeeSHEBA, PayeeName: req.PayeeName,
+		AmountRial: req.AmountRial, Description: req.Description, Reference: req.Reference, Priority: pr, ReceivedAt: now}
+	if req.EffectiveDate != "" {
+		d, err := calendar.ParseDate(req.EffectiveDate)
+		if err != nil {
+			return api.SATNAOrder{}, false, &api.Error{Code: rtgs.CodeEffectiveDateInvalid.String(), Field: "effective_date", Message: err.Error()}
+		}
+		o.EffectiveDate = d
+	}
+	reg := s.world.registry()
+	if typ == rtgs.TypeCustomer && o.ReceiverBank == "" {
+		x, err := sheba.Parse(req.PayeeSHEBA, reg)
+		var se *sheba.Error
+		if errors.As(err, &se) && se.Code != sheba.CodeInactiveBank {
+			return api.SATNAOrder{}, false, &api.Error{Code: rtgs.CodePayeeSHEBAInvalid.String(), Field: "payee_sheba",
+				Message: fmt.Sprintf("payee_sheba: %s (%s)", se.Message, se.Code)}
+		}
+		code := ""
+		if err == nil {
+			code = x.BankCode()
+		} else if len(req.PayeeSHEBA) >= 7 {
+			code = strings.ReplaceAll(req.PayeeSHEBA, " ", "")[4:7]
+		}
+		routed, _ := reg.Route(code)
+		o.ReceiverBank = routed.Code
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old, ok, err := r.load(ctx, o.ID); err != nil {
+		return api.SATNAOrder{}, false, err
+	} else if ok {
+		if !sameRequest(old, o, req) {
+			return api.SATNAOrder{}, false, api.Errorf(api.CodeReferenceReused, "reference %q was used for another order (%s)", req.Reference, old.ID).WithField("reference")
+		}
+		return old.SATNAOrder, false, nil
+	}
+	p, err := s.profile(now)
+	if err != nil {
+		return api.SATNAOrder{}, false, err
+	}
+	d, rej, err := rtgs.Validate(o, rtgs.Env{Banks: reg, Profile: p, Calendar: s.cal})
+	if err != nil {
+		return api.SATNAOrder{}, false, err
+	}
+	if e := stateless(rej); e != nil {
+		return api.SATNAOrder{}, false, e
+	}
+	if rej == nil {
+		o = d.Order
+	}
+	rec := satnaRecord{SATNAOrder: api.SATNAOrder{ID: o.ID.String(), Type: o.Type.String(), SenderBank: o.SenderBank,
+		ReceiverBank: o.ReceiverBank, PayerSHEBA: o.PayerSHEBA, PayerName: o.PayerName, PayeeSHEBA: o.PayeeSHEBA,
+		PayeeName: o.PayeeName, AmountRial: o.AmountRial, FeeRial: d.FeeRial, Description: o.Description,
+		Reference: o.Reference, Priority: o.Priority.String(), CreatedAt: now.In(calendar.Tehran)}, ReceivedAt: now}
+	if !o.EffectiveDate.IsZero() {
+		rec.EffectiveDate = o.EffectiveDate.String()
+	}
+	if rej != nil {
+		rec.Status, rec.Code = "rejected", rej.Code.String()
+		return rec.SATNAOrder, true, r.notice(ctx, rec, now)
+	}
+	after, warehoused, err := rtgs.Schedule(o, now, p, s.cal)
+	if err != nil {
+		return api.SATNAOrder{}, false, err
+	}
+	if warehoused {
+		t := after.In(calendar.Tehran)
+		rec.Status, rec.SettleAfter = "warehoused", &t
+		rec.EffectiveDate = calendar.DateOf(t).String()
+		if err := r.notice(ctx, rec, now); err != nil {
+			return api.SATNAOrder{}, false, err
+		}
+		r.warehouse[o.ID] = rec
+		return rec.SATNAOrder, true, nil
+	}
+	out, err := r.settleOrQueue(ctx, rec, o)
+	return out.SATNAOrder, true, err
+}
+
+// sameRequest reports whether a repeat carries the original's fields.
+func sameRequest(old satnaRecord, o rtgs.Order, req api.SATNAOrderRequest) bool {
+	canon := func(s string) string { return strings.ToUpper(strings.ReplaceAll(s, " ", "")) }
+	pr := req.Priority
+	if pr == "" {
+		pr = "normal"
+	}
+	eff := ""
+	if !o.EffectiveDate.IsZero() {
+		eff = o.EffectiveDate.String()
+	}
+	return old.Type == req.Type && old.ReceiverBank == o.ReceiverBank && canon(old.PayerSHEBA) == canon(req.PayerSHEBA) &&
+		canon(old.PayeeSHEBA) == canon(req.PayeeSHEBA) && old.PayerName == req.PayerName && old.PayeeName == req.PayeeName &&
+		old.AmountRial == req.AmountRial && old.Description == req.Description && old.Priority == pr &&
+		(eff == "" || old.EffectiveDate == eff)
+}
+
+func (r *satna) load(ctx context.Context, id rtgs.OrderID) (satnaRecord, bool, error) {
+	o, ok, err := r.s.store.RailObject(ctx, kindSATNAOrder, id.String())
+	if err != nil || !ok {
+		return satnaRecord{}, ok, err
+	}
+	var rec satnaRecord
+	if err := json.Unmarshal(o.Body, &rec); err != nil {
+		return rec, false, err
+	}
+	rec.Status = o.Status
+	return rec, true, nil
+}
+
+// events are an order's notifications to both its banks for its current status.
+func (r *satna) events(rec satnaRecord, at time.Time) []outbox.Event {
+	typ := "satna.order." + rec.Status
+	var out []outbox.Event
+	for _, b := range []string{rec.SenderBank, rec.ReceiverBank} {
+		if r.s.world.isMember(b) {
+			out = append(out, notification(b, typ, at, rec.SATNAOrder, rec.ID, rec.Status))
+		}
+	}
+	return out
+}
+
+// notice writes a status change that moves no money (warehoused, queued, rejected, revoked, cancelled).
+func (r *satna) notice(ctx context.Context, rec satnaRecord, at time.Time) error {
+	row := postgres.Row{Kind: kindSATNAOrder, ID: rec.ID, Status: rec.Status, Body: mustJSON(rec)}
+	if err := postgres.Notice(ctx, r.s.pool, at, []postgres.Row{row}, r.events(rec, at)); err != nil {
+		return err
+	}
+	r.s.deliver.Kick()
+	return nil
+}
+
+// legs builds an order's chain: payer → mirror in the sender's book (when simulated), settlement to
+// settlement at the CBI, mirror → payee (or → suspense when the payee cannot be credited) in the receiver's
+// book (when simulated). It answers the status the order will have: credited when the payee is credited in
+// the chain, settled otherwise.
+func (r *satna) legs(x *postgres.Decision, rec satnaRecord) ([]ledger.Transfer, string, string) {
+	w := r.s.world
+	id := ledger.ID(ids.Derive("tasvieh.satna.transfer", rec.ID))
+	leg := func(name string) ledger.ID { return ledger.ID(deriveFrom(id, name)) }
+	var t []ledger.Transfer
+	ref := rec.Reference
+	if len(ref) > ledger.ReferenceLenMax {
+		ref = ref[:ledger.ReferenceLenMax]
+	}
+	if rec.Type == "interbank" && w.live(rec.SenderBank) {
+		// The bank's own money: its book's mirror follows its settlement account, against its equity.
+		book := BookLedger(rec.SenderBank)
+		t = append(t, ledger.Transfer{ID: leg("payer"), DebitAccountID: AccountID(book, KeyEquity), CreditAccountID: AccountID(book, KeyMirror),
+			Amount: rec.AmountRial, Ledger: book, Code: CodeSATNAOrder, Reference: ref})
+	}
+	if rec.Type == "customer" && w.live(rec.SenderBank) {
+		book := BookLedger(rec.SenderBank)
+		payer := AccountID(book, rec.PayerSHEBA)
+		t = append(t, ledger.Transfer{ID: leg("payer"), DebitAccountID: payer, CreditAccountID: AccountID(book, KeyMirror),
+			Amount: rec.AmountRial, Ledger: book, Code: CodeSATNAOrder, Reference: ref})
+		if rec.FeeRial > 0 {
+			t = append(t, ledger.Transfer{ID: leg("fee"), DebitAccountID: payer, CreditAccountID: AccountID(book, KeyFee),
+				Amount: rec.FeeRial, Ledger: book, Code: CodeSATNAFee, Reference: ref})
+		}
+	}
+	t = append(t, ledger.Transfer{ID: id, DebitAccountID: AccountID(ledger.LedgerCBI, KeySettlement(rec.SenderBank)),
+		CreditAccountID: AccountID(ledger.LedgerCBI, KeySettlement(rec.ReceiverBank)), Amount: rec.AmountRial,
+		Ledger: ledger.LedgerCBI, Code: CodeSATNAOrder, Reference: ref})
+	status, reason := "settled", ""
+	if w.live(rec.ReceiverBank) {
+		book := BookLedger(rec.ReceiverBank)
+		to := AccountID(book, KeySuspense)
+		if rec.Type == "interbank" {
+			to = AccountID(book, KeyEquity)
+		}
+		if rec.Type == "customer" {
+			a, ok := x.AccountByKey(book, rec.PayeeSHEBA)
+			switch {
+			case !ok:
+				reason = "account_not_found"
+			case a.Flags&ledger.FlagClosed != 0:
+				reason = "account_closed"
+			case a.Flags&ledger.FlagBlocked != 0:
+				reason = "account_blocked"
+			default:
+				to, status = a.ID, "credited"
+			}
+		}
+		t = append(t, ledger.Transfer{ID: leg("payee"), DebitAccountID: AccountID(book, KeyMirror), CreditAccountID: to,
+			Amount: rec.AmountRial, Ledger: book, Code: CodeSATNAOrder, Reference: ref})
+	}
+	for i := range t[:len(t)-1] {
+		t[i].Flags |= ledger.FlagLinked
+	}
+	return t, status, reason
+}
+
+// settleOrQueue settles an order at once when its sender's settlement account covers it, else queues it.
+// The payer's own balance is its bank's business: a simulated payer who cannot cover the amount and fee has
+// the order rejected (payer_insufficient_funds).
+func (r *satna) settleOrQueue(ctx context.Context, rec satnaRecord, o rtgs.Order) (satnaRecord, error) {
+	var out satnaRecord
+	var derr error
+	err := r.s.store.Decide(ctx, func(x *postgres.Decision) {
+		out, derr = r.settleIn(x, rec, o, true)
+		if derr == nil && (out.Status == "settled" || out.Status == "credited") {
+			derr = r.releaseIn(x)
+		}
+	})
+	if err != nil {
+		return out, storeErr(err)
+	}
+	if derr != nil {
+		return out, derr
+	}
+	if out.Status == "queued" || out.Status == "rejected" {
+		if err := r.notice(ctx, out, r.s.clk.Now()); err != nil {
+			return out, err
+		}
+		if out.Status == "queued" {
+			r.queued[o.ID] = out
+		}
+	}
+	r.s.relay.Notify()
+	r.s.deliver.Kick()
+	return out, nil
+}
+
+// settleIn decides one order on the writer's stable balances and proposes its chain with its row and events.
+// queue says what to do when the sender is short: queue it (a new order) or leave it (a release attempt).
+func (r *satna) settleIn(x *postgres.Decision, rec satnaRecord, o rtgs.Order, queue bool) (satnaRecord, error) {
+	settle, ok := x.Account(AccountID(ledger.LedgerCBI, KeySettlement(rec.SenderBank)))
+	if !ok {
+		return rec, fmt.Errorf("server: satna: no settlement account for %s", rec.SenderBank)
+	}
+	if rec.Type == "customer" && r.s.world.live(rec.SenderBank) {
+		payer, ok := x.AccountByKey(BookLedger(rec.SenderBank), rec.PayerSHEBA)
+		if !ok || payer.Available() < rec.AmountRial+rec.FeeRial || payer.Flags&(ledger.FlagBlocked|ledger.FlagClosed) != 0 {
+			rec.Status, rec.Code = "rejected", "payer_insufficient_funds"
+			if ok && payer.Flags&(ledger.FlagBlocked|ledger.FlagClosed) != 0 {
+				rec.Code = "payer_account_unavailable"
+			}
+			return rec, nil
+		}
+	}
+	if settle.Available() < rec.AmountRial {
+		if !queue {
+			return rec, nil
+		}
+		if err := r.queue.Add(o); err != nil {
+			rec.Status, rec.Code = "rejected", rtgs.CodeQueueFull.String()
+			return rec, nil
+		}
+		rec.Status = "queued"
+		return rec, nil
+	}
+	t, status, reason := r.legs(x, rec)
+	now := x.Now().In(calendar.Tehran)
+	rec.Status, rec.Reason, rec.SettledAt, rec.SettleAfter = status, reason, &now, nil
+	evs := r.events(rec, now)
+	sub := postgres.Submission{Transfers: t, Rows: []postgres.Row{{Transfer: t[0].ID, Kind: kindSATNAOrder, ID: rec.ID, Status: rec.Status, Body: mustJSON(rec)}}}
+	for _, e := range evs {
+		sub.Events = append(sub.Events, postgres.Event{Transfer: t[0].ID, Topic: e.Topic, Key: e.Key, Type: e.Type, Payload: e.Payload})
+	}
+	res, ok, err := x.Propose(sub)
+	if err != nil {
+		return rec, err
+	}
+	if !ok {
+		return rec, fmt.Errorf("server: satna: order %s's chain refused: %v", rec.ID, res)
+	}
+	return rec, nil
+}
+
+// releaseIn settles, in the queue's order, every queued order its sender can now cover.
+func (r *satna) releaseIn(x *postgres.Decision) error {
+	if r.queue.Len() == 0 {
+		return nil
+	}
+	balance := func(bank string) int64 {
+		a, _ := x.Account(AccountID(ledger.LedgerCBI, KeySettlement(bank)))
+		return a.Available()
+	}
+	for _, o := range r.queue.Release(balance) {
+		rec := r.queued[o.ID]
+		delete(r.queued, o.ID)
+		out, err := r.settleIn(x, rec, o, false)
+		if err != nil {
+			return err
+		}
+		if out.Status == "rejected" {
+			// The payer could no longer cover it: a stored rejection, written with the batch.
+			if err := x.Write(postgres.Row{Kind: kindSATNAOrder, ID: out.ID, Status: out.Status, Body: mustJSON(out)}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// release is a release attempt after a sender's balance rose (an injection of liquidity).
+func (r *satna) release(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var derr error
+	if err := r.s.store.Decide(ctx, func(x *postgres.Decision) { derr = r.releaseIn(x) }); err != nil {
+		return storeErr(err)
+	}
+	return derr
+}
+
+// dayOpen releases the warehouse: every order whose business day opens at or before at.
+func (r *satna) dayOpen(ctx context.Context, _ calendar.Date, at time.Time) error {
+	r.mu.Lock()
+	var due []satnaRecord
+	for _, rec := range r.warehouse {
+		if rec.SettleAfter != nil && !rec.SettleAfter.After(at) {
+			due = append(due, rec)
+		}
+	}
+	sort.Slice(due, func(i, j int) bool {
+		if !due[i].ReceivedAt.Equal(due[j].ReceivedAt) {
+			return due[i].ReceivedAt.Before(due[j].ReceivedAt)
+		}
+		return due[i].ID < due[j].ID
+	})
+	r.mu.Unlock()
+	for _, rec := range due {
+		o, err := rec.order()
+		if err != nil {
+			return err
+		}
+		r.mu.Lock()
+		if _, still := r.warehouse[o.ID]; !still { // revoked meanwhile
+			r.mu.Unlock()
+			continue
+		}
+		// The banks may have been suspended since: the state checks run again on release.
+		if rej := rtgs.CheckState(o, r.s.world.registry()); rej != nil {
+			rec.Status, rec.Code, rec.SettleAfter = "rejected", rej.Code.String(), nil
+			err = r.notice(ctx, rec, at)
+		} else {
+			_, err = r.settleOrQueue(ctx, rec, o)
+		}
+		if err == nil {
+			delete(r.warehouse, o.ID)
+		}
+		r.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dayClose cancels every order still queued at end of day, and tells its sender why.
+func (r *satna) dayClose(ctx context.Context, _ calendar.Date, at time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, o := range r.queue.CancelAll() {
+		rec := r.queued[o.ID]
+		delete(r.queued, o.ID)
+		rec.Status, rec.Code = "cancelled_eod", rtgs.CodeInsufficientLiquidityAtCutoff.String()
+		if err := r.notice(ctx, rec, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// visible answers an order that concerns bank, as sender or receiver; another bank's is not found.
+func (r *satna) visible(ctx context.Context, bank, id string) (satnaRecord, rtgs.OrderID, error) {
+	oid, err := rtgs.ParseOrderID(id)
+	if err != nil {
+		return satnaRecord{}, oid, api.Errorf(api.CodeNotFound, "no such order")
+	}
+	rec, ok, err := r.load(ctx, oid)
+	if err != nil {
+		return rec, oid, err
+	}
+	if !ok || (rec.SenderBank != bank && rec.ReceiverBank != bank) {
+		return rec, oid, api.Errorf(api.CodeNotFound, "no such order")
+	}
+	return rec, oid, nil
+}
+
+func (r *satna) SATNAOrder(ctx context.Context, bank, id string) (api.SATNAOrder, error) {
+	rec, _, err := r.visible(ctx, bank, id)
+	return rec.SATNAOrder, err
+}
+
+func (r *satna) RevokeOrder(ctx context.Context, bank, id string) (api.SATNAOrder, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec, oid, err := r.visible(ctx, bank, id)
+	if err != nil {
+		return api.SATNAOrder{}, err
+	}
+	if rec.SenderBank != bank {
+		return api.SATNAOrder{}, api.Errorf(api.CodeNotFound, "no such order of yours") // only its sender revokes
+	}
+	st, _ := rtgs.ParseStatus(rec.Status)
+	switch rtgs.Revoke(st) {
+	case rtgs.CodeOK:
+	case rtgs.CodeIrrevocable:
+		return api.SATNAOrder{}, api.Errorf(api.CodeIrrevocable, "order %s is %s: settlement is final; only a new order the other way moves the money back", rec.ID, rec.Status)
+	default:
+		return api.SATNAOrder{}, api.Errorf(api.CodeOrderClosed, "order %s is already %s", rec.ID, rec.Status)
+	}
+	r.queue.Revoke(oid)
+	delete(r.queued, oid)
+	delete(r.warehouse, oid)
+	rec.Status, rec.SettleAfter = "revoked", nil
+	return rec.SATNAOrder, r.notice(ctx, rec, r.s.clk.Now())
+}
+
+func (r *satna) SATNAOrders(ctx context.Context, bank, status, direction, cursor string, limit int) (api.SATNAOrderPage, error) {
+	field, values := "", []string(nil) // both directions: every order, filtered below
+	switch direction {
+	case "out":
+		field, values = "sender_bank", []string{bank}
+	case "in":
+		field, values = "receiver_bank", []string{bank}
+	}
+	var statuses []string
+	if status != "" {
+		statuses = []string{status}
+	}
+	var out api.SATNAOrderPage
+	out.Orders = []api.SATNAOrder{}
+	after := cursor
+	for len(out.Orders) < limit {
+		rows, err := postgres.RailObjectsWhere(ctx, r.s.pool, kindSATNAOrder, field, values, statuses, after, postgres.RailObjectsMax)
+		if err != nil {
+			return out, err
+		}
+		for _, row := range rows {
+			var rec satnaRecord
+			if err := json.Unmarshal(row.Body, &rec); err != nil {
+				return out, err
+			}
+			rec.Status = row.Status
+			if direction == "" && rec.SenderBank != bank && rec.ReceiverBank != bank {
+				continue
+			}
+			out.Orders = append(out.Orders, rec.SATNAOrder)
+			after = row.ID
+			if len(out.Orders) == limit {
+				out.NextCursor = after
+				return out, nil
+			}
+		}
+		if len(rows) < postgres.RailObjectsMax {
+			break
+		}
+		after = rows[len(rows)-1].ID
+	}
+	return out, nil
+}
+
+func (r *satna) SATNAQueue(ctx context.Context) ([]api.SATNAOrder, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := []api.SATNAOrder{}
+	for _, rec := range r.queued {
+		out = append(out, rec.SATNAOrder)
+	}
+	for _, rec := range r.warehouse {
+		out = append(out, rec.SATNAOrder)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].CreatedAt.Before(out[j].CreatedAt) || out[i].CreatedAt.Equal(out[j].CreatedAt) && out[i].ID < out[j].ID
+	})
+	return out, nil
+}
