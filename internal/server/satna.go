@@ -22,8 +22,10 @@ import (
 
 // SATNA's transfer codes (range 100–199).
 const (
-	CodeSATNAOrder uint16 = 100 // an order's legs: payer → mirror, settlement → settlement, mirror → payee or suspense
-	CodeSATNAFee   uint16 = 101 // the SATNA fee, payer → the sending bank's fee income
+	CodeSATNAOrder     uint16 = 100 // an order's legs: payer → mirror, settlement → settlement, mirror → payee or suspense
+	CodeSATNAFee       uint16 = 101 // the SATNA fee, payer → the sending bank's fee income
+	CodeSATNAReturn    uint16 = 102 // a return's legs: suspense → mirror, settlement → settlement, mirror → the original payer
+	CodeSATNAReturnFee uint16 = 103 // the return fee the receiving bank keeps, suspense → its fee income
 )
 
 const kindSATNAOrder = "satna.order"
@@ -421,6 +423,77 @@ func (r *satna) settleIn(x *postgres.Decision, rec satnaRecord, o rtgs.Order, qu
 	}
 	if !ok {
 		return rec, fmt.Errorf("server: satna: order %s's chain refused: %v", rec.ID, res)
+	}
+	if reason != "" && rec.Type == "customer" && rec.ReturnOf == "" {
+		return r.returnIn(x, rec, o, reason)
+	}
+	return rec, nil
+}
+
+// returnIn sends a credit the simulated receiving bank could not post (its payee blocked, closed or unknown:
+// the money sits in its suspense) back to the sender less the rulebook's return fee, as a return order linked
+// to the original, in the same batch: well inside "by the end of the next business day". The fee stays with
+// the receiving bank. The original ends returned; the return is credited to the original payer.
+func (r *satna) returnIn(x *postgres.Decision, rec satnaRecord, o rtgs.Order, reason string) (satnaRecord, error) {
+	p, err := r.s.profile(x.Now())
+	if err != nil {
+		return rec, err
+	}
+	now := x.Now().In(calendar.Tehran)
+	retID := rtgs.OrderID(ids.Derive("tasvieh.satna.return", rec.ID))
+	ref := "return of " + rec.Reference
+	if len(ref) > rtgs.ReferenceLenMax {
+		ref = ref[:rtgs.ReferenceLenMax]
+	}
+	ret, err := rtgs.NewReturn(o, retID, ref, reason, now, p)
+	if err != nil {
+		return rec, nil // nothing can go back (the fee takes it all): the funds stay in suspense, the order settled
+	}
+	fee := rec.AmountRial - ret.AmountRial
+	w := r.s.world
+	tid := ledger.ID(ids.Derive("tasvieh.satna.transfer", retID.String()))
+	leg := func(name string) ledger.ID { return ledger.ID(deriveFrom(tid, name)) }
+	book := BookLedger(rec.ReceiverBank)
+	t := []ledger.Transfer{{ID: leg("suspense"), DebitAccountID: AccountID(book, KeySuspense), CreditAccountID: AccountID(book, KeyMirror),
+		Amount: ret.AmountRial, Ledger: book, Code: CodeSATNAReturn, Reference: "return"}}
+	if fee > 0 {
+		t = append(t, ledger.Transfer{ID: leg("fee"), DebitAccountID: AccountID(book, KeySuspense), CreditAccountID: AccountID(book, KeyFee),
+			Amount: fee, Ledger: book, Code: CodeSATNAReturnFee, Reference: "return fee"})
+	}
+	t = append(t, ledger.Transfer{ID: tid, DebitAccountID: AccountID(ledger.LedgerCBI, KeySettlement(rec.ReceiverBank)),
+		CreditAccountID: AccountID(ledger.LedgerCBI, KeySettlement(rec.SenderBank)), Amount: ret.AmountRial,
+		Ledger: ledger.LedgerCBI, Code: CodeSATNAReturn, Reference: "return"})
+	retStatus := "settled"
+	if w.live(rec.SenderBank) {
+		sbook := BookLedger(rec.SenderBank)
+		to := AccountID(sbook, KeySuspense)
+		if a, ok := x.AccountByKey(sbook, rec.PayerSHEBA); ok && a.Flags&(ledger.FlagBlocked|ledger.FlagClosed) == 0 {
+			to, retStatus = a.ID, "credited"
+		}
+		t = append(t, ledger.Transfer{ID: leg("payer"), DebitAccountID: AccountID(sbook, KeyMirror), CreditAccountID: to,
+			Amount: ret.AmountRial, Ledger: sbook, Code: CodeSATNAReturn, Reference: "return"})
+	}
+	for i := range t[:len(t)-1] {
+		t[i].Flags |= ledger.FlagLinked
+	}
+	retRec := satnaRecord{SATNAOrder: api.SATNAOrder{ID: retID.String(), Type: "customer", Status: retStatus,
+		SenderBank: ret.SenderBank, ReceiverBank: ret.ReceiverBank, PayerSHEBA: ret.PayerSHEBA, PayerName: ret.PayerName,
+		PayeeSHEBA: ret.PayeeSHEBA, PayeeName: ret.PayeeName, AmountRial: ret.AmountRial, FeeRial: fee,
+		Description: ret.Description, Reference: ret.Reference, Priority: ret.Priority.String(), SettledAt: &now,
+		ReturnOf: rec.ID, Reason: reason, CreatedAt: now}, ReceivedAt: now}
+	rec.Status, rec.ReturnedBy = "returned", retRec.ID
+	sub := postgres.Submission{Transfers: t, Rows: []postgres.Row{
+		{Transfer: t[0].ID, Kind: kindSATNAOrder, ID: retRec.ID, Status: retRec.Status, Body: mustJSON(retRec)},
+		{Transfer: t[0].ID, Kind: kindSATNAOrder, ID: rec.ID, Status: rec.Status, Body: mustJSON(rec)}}}
+	for _, e := range append(r.events(retRec, now), r.events(rec, now)...) {
+		sub.Events = append(sub.Events, postgres.Event{Transfer: t[0].ID, Topic: e.Topic, Key: e.Key, Type: e.Type, Payload: e.Payload})
+	}
+	res, ok, err := x.Propose(sub)
+	if err != nil {
+		return rec, err
+	}
+	if !ok {
+		return rec, fmt.Errorf("server: satna: return of %s refused: %v", rec.ID, res)
 	}
 	return rec, nil
 }
