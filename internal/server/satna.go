@@ -48,25 +48,39 @@ type satna struct {
 }
 
 func newSATNA(ctx context.Context, s *Server) (*satna, error) {
-	r := &satna{s: s, queue: rtgs.NewQueue(), warehouse: map[rtgs.OrderID]satnaRecord{}, queued: map[rtgs.OrderID]satnaRecord{}}
+	r := &satna{s: s}
+	if err := r.reload(ctx); err != nil {
+		return nil, err
+	}
+	s.openHooks = append(s.openHooks, r.dayOpen)
+	s.closeHooks = append(s.closeHooks, r.dayClose)
+	return r, nil
+}
+
+// reload rebuilds the warehouse and the queue from the order rows: at start, and after any decision that did
+// not commit (the store reloads its ledger from the tables then; the rail does the same with its own state, so
+// memory never runs ahead of the database).
+func (r *satna) reload(ctx context.Context) error {
+	r.queue, r.warehouse, r.queued = rtgs.NewQueue(), map[rtgs.OrderID]satnaRecord{}, map[rtgs.OrderID]satnaRecord{}
 	after := ""
 	for {
-		rows, err := postgres.RailObjectsWhere(ctx, s.pool, kindSATNAOrder, "", nil, []string{"warehoused", "queued"}, after, postgres.RailObjectsMax)
+		rows, err := postgres.RailObjectsWhere(ctx, r.s.pool, kindSATNAOrder, "", nil, []string{"warehoused", "queued"}, after, postgres.RailObjectsMax)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, row := range rows {
 			var rec satnaRecord
 			if err := json.Unmarshal(row.Body, &rec); err != nil {
-				return nil, fmt.Errorf("server: satna order %s: %w", row.ID, err)
+				return fmt.Errorf("server: satna order %s: %w", row.ID, err)
 			}
+			rec.Status = row.Status
 			o, err := rec.order()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if row.Status == "queued" {
 				if err := r.queue.Add(o); err != nil {
-					return nil, err
+					return err
 				}
 				r.queued[o.ID] = rec
 			} else {
@@ -74,13 +88,27 @@ func newSATNA(ctx context.Context, s *Server) (*satna, error) {
 			}
 		}
 		if len(rows) < postgres.RailObjectsMax {
-			break
+			return nil
 		}
 		after = rows[len(rows)-1].ID
 	}
-	s.openHooks = append(s.openHooks, r.dayOpen)
-	s.closeHooks = append(s.closeHooks, r.dayClose)
-	return r, nil
+}
+
+// decide runs f as a decision of the writer; when it fails or does not commit, the rail's memory is rebuilt
+// from the rows, since f may have moved orders in the queue.
+func (r *satna) decide(ctx context.Context, f func(x *postgres.Decision) error) error {
+	var derr error
+	err := r.s.store.Decide(ctx, func(x *postgres.Decision) { derr = f(x) })
+	if err == nil && derr == nil {
+		return nil
+	}
+	if rerr := r.reload(context.WithoutCancel(ctx)); rerr != nil {
+		r.s.log.Error("server: satna: reloading after a failed decision", "err", rerr)
+	}
+	if err != nil {
+		return storeErr(err)
+	}
+	return derr
 }
 
 // order is the engine's view of a record.
@@ -355,25 +383,42 @@ func (r *satna) legs(x *postgres.Decision, rec satnaRecord) ([]ledger.Transfer, 
 // the order rejected (payer_insufficient_funds).
 func (r *satna) settleOrQueue(ctx context.Context, rec satnaRecord, o rtgs.Order) (satnaRecord, error) {
 	var out satnaRecord
-	var derr error
-	err := r.s.store.Decide(ctx, func(x *postgres.Decision) {
-		out, derr = r.settleIn(x, rec, o, true)
-		if derr == nil && (out.Status == "settled" || out.Status == "credited") {
-			derr = r.releaseIn(x)
+	err := r.decide(ctx, func(x *postgres.Decision) error {
+		var err error
+		if out, err = r.settleIn(x, rec, o, true); err != nil {
+			return err
 		}
+		switch out.Status {
+		case "queued":
+			// Queued in the batch itself, so that an offsetting set that takes it at once (the order that
+			// closes a gridlock) writes its later status over this one, never under it.
+			r.queued[o.ID] = out
+			if err := x.Write(postgres.Row{Kind: kindSATNAOrder, ID: out.ID, Status: out.Status, Body: mustJSON(out)}); err != nil {
+				return err
+			}
+			return r.offsetIn(x)
+		case "rejected":
+			return nil
+		}
+		return r.releaseIn(x)
 	})
 	if err != nil {
-		return out, storeErr(err)
+		return out, err
 	}
-	if derr != nil {
-		return out, derr
-	}
-	if out.Status == "queued" || out.Status == "rejected" {
-		if err := r.notice(ctx, out, r.s.clk.Now()); err != nil {
+	switch out.Status {
+	case "queued":
+		// The notifications of its queuing (the row is written); a set that settled it told its own.
+		if err := postgres.Notice(ctx, r.s.pool, r.s.clk.Now(), nil, r.events(out, r.s.clk.Now())); err != nil {
 			return out, err
 		}
-		if out.Status == "queued" {
-			r.queued[o.ID] = out
+		if _, still := r.queued[o.ID]; !still { // settled at once by an offsetting set: answer what it is now
+			if latest, found, err := r.load(ctx, o.ID); err == nil && found {
+				out = latest
+			}
+		}
+	case "rejected":
+		if err := r.notice(ctx, out, r.s.clk.Now()); err != nil {
+			return out, err
 		}
 	}
 	r.s.relay.Notify()
@@ -521,6 +566,90 @@ func (r *satna) releaseIn(x *postgres.Decision) error {
 			}
 		}
 	}
+	return r.offsetIn(x)
+}
+
+// offsetIn resolves gridlock: when queued orders among banks cannot settle one by one, the engine's Offset
+// picks the set whose every bank is covered on its net (taking out the largest short bank's latest,
+// lowest-priority orders first), and the set settles as ONE netted chain (ledger.FlagNet): all or nothing,
+// its floors checked on the net effect, its statuses and events in the same batch. A set whose chain would
+// exceed one request (postgres.RequestTransfersMax transfers) stays queued, and so does a set one of whose
+// simulated payers cannot cover its own order: both are logged.
+func (r *satna) offsetIn(x *postgres.Decision) error {
+	if r.queue.Len() < 2 {
+		return nil
+	}
+	balances := map[string]int64{}
+	for _, o := range r.queue.Orders() {
+		for _, b := range []string{o.SenderBank, o.ReceiverBank} {
+			if _, ok := balances[b]; !ok {
+				a, _ := x.Account(AccountID(ledger.LedgerCBI, KeySettlement(b)))
+				balances[b] = a.Available()
+			}
+		}
+	}
+	set := r.queue.Offset(balances)
+	if len(set) == 0 {
+		return nil
+	}
+	putBack := func(why string) error {
+		for _, o := range set {
+			if err := r.queue.Add(o); err != nil {
+				return err
+			}
+		}
+		r.s.log.Warn("server: satna: an offsetting set stays queued", "orders", len(set), "why", why)
+		return nil
+	}
+	now := x.Now().In(calendar.Tehran)
+	var chain []ledger.Transfer
+	recs := make([]satnaRecord, len(set))
+	reasons := make([]string, len(set))
+	paying := map[string]int64{}
+	for i, o := range set {
+		rec := r.queued[o.ID]
+		if rec.Type == "customer" && r.s.world.live(rec.SenderBank) {
+			paying[rec.PayerSHEBA] += rec.AmountRial + rec.FeeRial
+			payer, ok := x.AccountByKey(BookLedger(rec.SenderBank), rec.PayerSHEBA)
+			if !ok || payer.Available() < paying[rec.PayerSHEBA] {
+				return putBack("a payer cannot cover its order")
+			}
+		}
+		t, status, reason := r.legs(x, rec)
+		t[len(t)-1].Flags |= ledger.FlagLinked
+		chain = append(chain, t...)
+		rec.Status, rec.Reason, rec.SettledAt = status, reason, &now
+		recs[i], reasons[i] = rec, reason
+	}
+	if len(chain) > postgres.RequestTransfersMax {
+		return putBack(fmt.Sprintf("its chain of %d transfers is more than one request holds", len(chain)))
+	}
+	chain[len(chain)-1].Flags &^= ledger.FlagLinked
+	for i := range chain {
+		chain[i].Flags |= ledger.FlagNet
+	}
+	sub := postgres.Submission{Transfers: chain}
+	for _, rec := range recs {
+		sub.Rows = append(sub.Rows, postgres.Row{Transfer: chain[0].ID, Kind: kindSATNAOrder, ID: rec.ID, Status: rec.Status, Body: mustJSON(rec)})
+		for _, e := range r.events(rec, now) {
+			sub.Events = append(sub.Events, postgres.Event{Transfer: chain[0].ID, Topic: e.Topic, Key: e.Key, Type: e.Type, Payload: e.Payload})
+		}
+	}
+	res, ok, err := x.Propose(sub)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return putBack(fmt.Sprint("the ledger refused the netted chain: ", res))
+	}
+	for i, o := range set {
+		delete(r.queued, o.ID)
+		if reasons[i] != "" && recs[i].Type == "customer" {
+			if _, err := r.returnIn(x, recs[i], o, reasons[i]); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -528,11 +657,7 @@ func (r *satna) releaseIn(x *postgres.Decision) error {
 func (r *satna) release(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var derr error
-	if err := r.s.store.Decide(ctx, func(x *postgres.Decision) { derr = r.releaseIn(x) }); err != nil {
-		return storeErr(err)
-	}
-	return derr
+	return r.decide(ctx, r.releaseIn)
 }
 
 // dayOpen releases the warehouse: every order whose business day opens at or before at.
