@@ -11,12 +11,19 @@ const (
 	CodeReferenceReused = "reference_reused" // the same reference with other fields
 	CodeIrrevocable     = "irrevocable"      // a settled order is final: it cannot be revoked or recalled
 	CodeOrderClosed     = "order_closed"     // the order is already rejected, revoked or cancelled
+	CodeAnswerLate      = "answer_late"      // the receiving bank's credit or return came after its deadline
 )
 
 func init() {
 	statuses[CodeReferenceReused] = http.StatusConflict
 	statuses[CodeIrrevocable] = http.StatusConflict
 	statuses[CodeOrderClosed] = http.StatusConflict
+	statuses[CodeAnswerLate] = http.StatusConflict
+}
+
+// SATNAReturnRequest is an external receiving bank's return of a credit it cannot post.
+type SATNAReturnRequest struct {
+	Reason string `json:"reason" minLength:"1" maxLength:"140" doc:"why: account_not_found, account_closed, account_blocked, or the bank's own words"`
 }
 
 // SATNAOrderRequest is a new SATNA order from the calling bank. A customer order names payer and payee
@@ -77,6 +84,9 @@ type SATNABackend interface {
 	RevokeOrder(ctx context.Context, bank, id string) (SATNAOrder, error)
 	// SATNAQueue lists every queued and warehoused order, for the operator.
 	SATNAQueue(ctx context.Context) ([]SATNAOrder, error)
+	// CreditOrder and ReturnOrder are an external receiving bank's answers to an incoming order.
+	CreditOrder(ctx context.Context, bank, id string) (SATNAOrder, error)
+	ReturnOrder(ctx context.Context, bank, id, reason string) (SATNAOrder, error)
 }
 
 // RegisterSATNA adds SATNA's routes, served by b.
@@ -119,6 +129,25 @@ func RegisterSATNA(s *Server, b SATNABackend) {
 			ID string `path:"id" maxLength:"36"`
 		}) (*SATNAOrder, error) {
 			o, err := b.RevokeOrder(ctx, p.Bank, in.ID)
+			return &o, err
+		})
+	Register(s, route{id: "credit-satna-order", method: http.MethodPost, path: "/v1/satna/orders/{id}/credit",
+		summary: "An external receiving bank credited the payee (until its return deadline)", tag: "satna",
+		access: accessBank, errors: []int{http.StatusNotFound, http.StatusConflict}},
+		func(ctx context.Context, p Principal, in *struct {
+			ID string `path:"id" maxLength:"36"`
+		}) (*SATNAOrder, error) {
+			o, err := b.CreditOrder(ctx, p.Bank, in.ID)
+			return &o, err
+		})
+	Register(s, route{id: "return-satna-order", method: http.MethodPost, path: "/v1/satna/orders/{id}/return",
+		summary: "An external receiving bank returns a credit it cannot post, less the return fee", tag: "satna",
+		access: accessBank, errors: []int{http.StatusNotFound, http.StatusConflict}},
+		func(ctx context.Context, p Principal, in *struct {
+			ID   string `path:"id" maxLength:"36"`
+			Body SATNAReturnRequest
+		}) (*SATNAOrder, error) {
+			o, err := b.ReturnOrder(ctx, p.Bank, in.ID, in.Body.Reason)
 			return &o, err
 		})
 	Register(s, route{id: "satna-queue", method: http.MethodGet, path: "/v1/operator/satna/queue",

@@ -672,3 +672,11 @@ func (b backend) RevokeOrder(ctx context.Context, bank, id string) (api.SATNAOrd
 func (b backend) SATNAQueue(ctx context.Context) ([]api.SATNAOrder, error) {
 	return b.s.satna.SATNAQueue(ctx)
 }
+
+func (b backend) CreditOrder(ctx context.Context, bank, id string) (api.SATNAOrder, error) {
+	return b.s.satna.CreditOrder(ctx, bank, id)
+}
+
+func (b backend) ReturnOrder(ctx context.Context, bank, id, reason string) (api.SATNAOrder, error) {
+	return b.s.satna.ReturnOrder(ctx, bank, id, reason)
+}

@@ -297,14 +297,91 @@ func (r *satna) load(ctx context.Context, id rtgs.OrderID) (satnaRecord, bool, e
 
 // events are an order's notifications to both its banks for its current status.
 func (r *satna) events(rec satnaRecord, at time.Time) []outbox.Event {
-	typ := "satna.order." + rec.Status
 	var out []outbox.Event
 	for _, b := range []string{rec.SenderBank, rec.ReceiverBank} {
+		typ := "satna.order." + rec.Status
+		if b == rec.ReceiverBank && rec.Status == "settled" && rec.ReturnOf == "" && rec.Type == "customer" && !r.s.world.live(b) {
+			// An external receiving bank is told what arrived, and answers credit or return.
+			typ = "satna.order.incoming"
+		}
 		if r.s.world.isMember(b) {
 			out = append(out, notification(b, typ, at, rec.SATNAOrder, rec.ID, rec.Status))
 		}
 	}
 	return out
+}
+
+// CreditOrder is an external receiving bank's answer: it credited the payee. The order ends credited.
+func (r *satna) CreditOrder(ctx context.Context, bank, id string) (api.SATNAOrder, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec, err := r.answerable(ctx, bank, id)
+	if err != nil {
+		return api.SATNAOrder{}, err
+	}
+	rec.Status = "credited"
+	return rec.SATNAOrder, r.notice(ctx, rec, r.s.clk.Now())
+}
+
+// ReturnOrder is an external receiving bank's answer: it could not credit the payee, and returns the funds
+// less the rulebook's return fee (which it keeps), as a return order linked to the original.
+func (r *satna) ReturnOrder(ctx context.Context, bank, id, reason string) (api.SATNAOrder, error) {
+	if err := api.Text("reason", reason, 140); err != nil {
+		return api.SATNAOrder{}, err
+	}
+	if reason == "" {
+		return api.SATNAOrder{}, api.FieldErrorf("reason", "say why the credit cannot be posted")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec, err := r.answerable(ctx, bank, id)
+	if err != nil {
+		return api.SATNAOrder{}, err
+	}
+	o, err := rec.order()
+	if err != nil {
+		return api.SATNAOrder{}, err
+	}
+	var out satnaRecord
+	err = r.decide(ctx, func(x *postgres.Decision) error {
+		var err error
+		out, err = r.returnIn(x, rec, o, reason)
+		return err
+	})
+	r.s.relay.Notify()
+	r.s.deliver.Kick()
+	return out.SATNAOrder, err
+}
+
+// answerable is an order the calling external bank received, settled and not yet answered, within its
+// return deadline (rtgs.ReturnDeadline: the end of the next business day in seed).
+func (r *satna) answerable(ctx context.Context, bank, id string) (satnaRecord, error) {
+	rec, _, err := r.visible(ctx, bank, id)
+	if err != nil {
+		return rec, err
+	}
+	switch {
+	case rec.ReceiverBank != bank:
+		return rec, api.Errorf(api.CodeNotFound, "no such order received by you")
+	case r.s.world.live(bank):
+		return rec, api.Errorf(api.CodeConflict, "bank %s is simulated: tasvieh answers for it", bank)
+	case rec.Type != "customer" || rec.ReturnOf != "":
+		return rec, api.Errorf(api.CodeConflict, "order %s credits no customer of yours", rec.ID)
+	case rec.Status != "settled":
+		return rec, api.Errorf(api.CodeOrderClosed, "order %s is %s", rec.ID, rec.Status)
+	}
+	p, err := r.s.profile(r.s.clk.Now())
+	if err != nil {
+		return rec, err
+	}
+	deadline, err := rtgs.ReturnDeadline(*rec.SettledAt, p, r.s.cal)
+	if err != nil {
+		return rec, err
+	}
+	if r.s.clk.Now().After(deadline) {
+		return rec, api.Errorf(api.CodeAnswerLate, "the answer was due by %s: the order is final at the receiving bank", jalaliOf(deadline))
+	}
+	return rec, nil
 }
 
 // notice writes a status change that moves no money (warehoused, queued, rejected, revoked, cancelled).
@@ -492,18 +569,21 @@ func (r *satna) returnIn(x *postgres.Decision, rec satnaRecord, o rtgs.Order, re
 	}
 	ret, err := rtgs.NewReturn(o, retID, ref, reason, now, p)
 	if err != nil {
-		return rec, nil // nothing can go back (the fee takes it all): the funds stay in suspense, the order settled
+		return rec, nil // nothing can go back (the fee takes it all): the funds stay where they are, the order settled
 	}
 	fee := rec.AmountRial - ret.AmountRial
 	w := r.s.world
 	tid := ledger.ID(ids.Derive("tasvieh.satna.transfer", retID.String()))
 	leg := func(name string) ledger.ID { return ledger.ID(deriveFrom(tid, name)) }
 	book := BookLedger(rec.ReceiverBank)
-	t := []ledger.Transfer{{ID: leg("suspense"), DebitAccountID: AccountID(book, KeySuspense), CreditAccountID: AccountID(book, KeyMirror),
-		Amount: ret.AmountRial, Ledger: book, Code: CodeSATNAReturn, Reference: "return"}}
-	if fee > 0 {
-		t = append(t, ledger.Transfer{ID: leg("fee"), DebitAccountID: AccountID(book, KeySuspense), CreditAccountID: AccountID(book, KeyFee),
-			Amount: fee, Ledger: book, Code: CodeSATNAReturnFee, Reference: "return fee"})
+	var t []ledger.Transfer
+	if w.live(rec.ReceiverBank) { // an external receiver keeps the fee on its settlement account, outside tasvieh
+		t = append(t, ledger.Transfer{ID: leg("suspense"), DebitAccountID: AccountID(book, KeySuspense), CreditAccountID: AccountID(book, KeyMirror),
+			Amount: ret.AmountRial, Ledger: book, Code: CodeSATNAReturn, Reference: "return"})
+		if fee > 0 {
+			t = append(t, ledger.Transfer{ID: leg("fee"), DebitAccountID: AccountID(book, KeySuspense), CreditAccountID: AccountID(book, KeyFee),
+				Amount: fee, Ledger: book, Code: CodeSATNAReturnFee, Reference: "return fee"})
+		}
 	}
 	t = append(t, ledger.Transfer{ID: tid, DebitAccountID: AccountID(ledger.LedgerCBI, KeySettlement(rec.ReceiverBank)),
 		CreditAccountID: AccountID(ledger.LedgerCBI, KeySettlement(rec.SenderBank)), Amount: ret.AmountRial,
@@ -538,6 +618,9 @@ func (r *satna) returnIn(x *postgres.Decision, rec satnaRecord, o rtgs.Order, re
 		return rec, err
 	}
 	if !ok {
+		if !w.live(rec.ReceiverBank) {
+			return rec, api.Errorf(api.CodeInsufficientFunds, "your settlement account cannot cover the return of %s (%v)", rec.ID, res)
+		}
 		return rec, fmt.Errorf("server: satna: return of %s refused: %v", rec.ID, res)
 	}
 	return rec, nil
