@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/tasvieh/tasvieh/api"
+	"github.com/tasvieh/tasvieh/internal/server"
+)
+
+// runSATNA is `tasvieh satna`: a member bank's SATNA orders against a running server, with that bank's key
+// from keys.json (--bank) — what a bank's back office would send.
+func runSATNA(ctx context.Context, env Env, args []string) int {
+	fs := newFlags(env, "satna", "satna --bank CODE [--server URL] [--json] submit --reference R --amount RIAL (--to BANK | --payer SHEBA --payer-name N --payee SHEBA --payee-name N) [--date D] [--priority P] [--description T] | get ID | list [--status S] [--direction in|out] | revoke ID")
+	bank := fs.String("bank", "", "the sending (or asking) bank's CBI code; its key comes from keys.json")
+	srv := fs.String("server", "", "the server's URL (default: serve.json in TASVIEH_HOME)")
+	asJSON := fs.Bool("json", false, "print the server's JSON answer")
+	ref := fs.String("reference", "", "submit: the bank's own reference")
+	amount := fs.String("amount", "", "submit: amount in rial (thousands separators allowed)")
+	to := fs.String("to", "", "submit: the receiving bank of an interbank order")
+	payer := fs.String("payer", "", "submit: the payer's SHEBA (a customer order)")
+	payerName := fs.String("payer-name", "", "submit: the payer's name")
+	payee := fs.String("payee", "", "submit: the payee's SHEBA")
+	payeeName := fs.String("payee-name", "", "submit: the payee's name")
+	date := fs.String("date", "", "submit: effective date, YYYY-MM-DD or Jalali YYYY/MM/DD")
+	priority := fs.String("priority", "", "submit: urgent, high or normal")
+	desc := fs.String("description", "", "submit: description")
+	status := fs.String("status", "", "list: only this status")
+	direction := fs.String("direction", "", "list: in or out")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(pos) == 0 || *bank == "" {
+		fs.Usage()
+		return exitUsage
+	}
+	cfg := DefaultConfig(env.Getenv)
+	c, err := newOpClient(cfg, *srv)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "tasvieh satna:", err)
+		return exitInvalid
+	}
+	if c.key, err = bankKey(cfg, *bank); err != nil {
+		fmt.Fprintln(env.Stderr, "tasvieh satna:", err)
+		return exitInvalid
+	}
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	var out any
+	var show func(w io.Writer)
+	one := func(o *api.SATNAOrder) func(io.Writer) { return func(w io.Writer) { printOrder(w, *o) } }
+	switch {
+	case pos[0] == "submit" && len(pos) == 1:
+		n, perr := strconv.ParseInt(strings.ReplaceAll(*amount, ",", ""), 10, 64)
+		if perr != nil {
+			return usageError(env, "satna submit: --amount %q is not a whole number of rial", *amount)
+		}
+		req := api.SATNAOrderRequest{Type: "customer", PayerSHEBA: *payer, PayerName: *payerName, PayeeSHEBA: *payee,
+			PayeeName: *payeeName, AmountRial: n, Reference: *ref, EffectiveDate: *date, Priority: *priority, Description: *desc}
+		if *to != "" {
+			req.Type, req.ReceiverBank = "interbank", *to
+		}
+		var o api.SATNAOrder
+		out, show = &o, one(&o)
+		err = c.call(ctx, http.MethodPost, "/v1/satna/orders", req, &o)
+	case pos[0] == "get" && len(pos) == 2:
+		var o api.SATNAOrder
+		out, show = &o, one(&o)
+		err = c.call(ctx, http.MethodGet, "/v1/satna/orders/"+url.PathEscape(pos[1]), nil, &o)
+	case pos[0] == "revoke" && len(pos) == 2:
+		var o api.SATNAOrder
+		out, show = &o, one(&o)
+		err = c.call(ctx, http.MethodPost, "/v1/satna/orders/"+url.PathEscape(pos[1])+"/revoke", nil, &o)
+	case pos[0] == "list" && len(pos) == 1:
+		var pg api.SATNAOrderPage
+		out = &pg
+		show = func(w io.Writer) {
+			for _, o := range pg.Orders {
+				printOrder(w, o)
+			}
+		}
+		q := url.Values{}
+		if *status != "" {
+			q.Set("status", *status)
+		}
+		if *direction != "" {
+			q.Set("direction", *direction)
+		}
+		q.Set("limit", "100")
+		err = c.call(ctx, http.MethodGet, "/v1/satna/orders?"+q.Encode(), nil, &pg)
+	default:
+		fs.Usage()
+		return exitUsage
+	}
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "tasvieh satna:", err)
+		return exitInvalid
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(out)
+		return exitOK
+	}
+	show(env.Stdout)
+	return exitOK
+}
+
+// bankKey is a bank's key from keys.json.
+func bankKey(cfg Config, bank string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(cfg.Home, "keys.json"))
+	if err != nil {
+		return "", fmt.Errorf("no keys: %w (the server writes keys.json in TASVIEH_HOME)", err)
+	}
+	var k server.Keys
+	if err := json.Unmarshal(b, &k); err != nil {
+		return "", fmt.Errorf("keys.json: %w", err)
+	}
+	key, ok := k.Banks[bank]
+	if !ok {
+		return "", fmt.Errorf("keys.json has no key for bank %q", bank)
+	}
+	return key, nil
+}
+
+func printOrder(w io.Writer, o api.SATNAOrder) {
+	fmt.Fprintf(w, "%s  %-13s %-9s %s → %s  %s rial  ref %s", o.ID, o.Status, o.Type, o.SenderBank, o.ReceiverBank, groupDigits(o.AmountRial), o.Reference)
+	if o.Code != "" {
+		fmt.Fprintf(w, "  code %s", o.Code)
+	}
+	if o.SettleAfter != nil {
+		fmt.Fprintf(w, "  settles after %s", o.SettleAfter.Format("2006-01-02 15:04"))
+	}
+	if o.ReturnedBy != "" {
+		fmt.Fprintf(w, "  returned by %s", o.ReturnedBy)
+	}
+	fmt.Fprintln(w)
+}
