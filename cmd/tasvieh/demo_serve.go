@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 
 	"github.com/tasvieh/tasvieh/api"
 	"github.com/tasvieh/tasvieh/calendar"
+	"github.com/tasvieh/tasvieh/internal/server"
 	"github.com/tasvieh/tasvieh/postgres"
 )
 
@@ -76,6 +78,11 @@ func demoSwitch(ctx context.Context, env Env, seed uint64, keep bool) error {
 		fmt.Fprintf(w, "    %-20s %-26s %s\n", m.Name, m.Value, m.Effect)
 	}
 
+	warehoused, err := demoSATNA(ctx, w, srv, op)
+	if err != nil {
+		return err
+	}
+
 	var adv api.AdvanceResult
 	if err := op.call(ctx, http.MethodPost, "/v1/operator/clock/advance", api.AdvanceRequest{To: "1404/01/07 00:00"}, &adv); err != nil {
 		return err
@@ -91,6 +98,11 @@ func demoSwitch(ctx context.Context, env Env, seed uint64, keep bool) error {
 		fmt.Fprintf(w, "    %-10s %s %-9s (%s)  %s\n", r.Job, r.Jalali, d.Weekday(), d, r.Outcome)
 	}
 	fmt.Fprintf(w, "    … and %d hourly ledger.expiry runs; no day opened on a holiday or a Friday\n", expiries)
+	var wo api.SATNAOrder
+	if err := (&opClient{base: srv.URL(), key: srv.Keys().Banks["017"], http: op.http}).call(ctx, http.MethodGet, "/v1/satna/orders/"+warehoused, nil, &wo); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  the SATNA order dated 1404/01/05 is now %s, at %s (the day's opening)\n", wo.Status, wo.SettledAt.Format("2006-01-02 15:04 -07:00"))
 
 	var liq api.Liquidity
 	if err := op.call(ctx, http.MethodPost, "/v1/operator/liquidity", api.LiquidityRequest{BankCode: "017", AmountRial: 50_000_000_000, Reference: "demo-injection"}, &liq); err != nil {
@@ -139,4 +151,119 @@ func demoSwitch(ctx context.Context, env Env, seed uint64, keep bool) error {
 	}
 	fmt.Fprintln(w, "\nNext: `tasvieh serve` runs the switch for you (`tasvieh demo --serve` leaves this one up); `make test` runs\nthe whole suite; `tasvieh bench ledger|restore|api` measure the writer, its start-up and the API.")
 	return nil
+}
+
+// demoSATNA shows SATNA's first part on the demo's switch, at 1403/12/27 10:00 Tehran: orders settling at
+// once, one dated for after Nowruz waiting in the warehouse, one queued for liquidity and freed by an incoming
+// payment, a three-bank gridlock cleared by offsetting, and a return to a blocked payee less the fee. It
+// answers the warehoused order's id, to show it settle after the clock's advance.
+func demoSATNA(ctx context.Context, w io.Writer, srv *server.Server, op *opClient) (string, error) {
+	bank := func(code string) *opClient {
+		return &opClient{base: srv.URL(), key: srv.Keys().Banks[code], http: op.http}
+	}
+	customer := func(code string, magic string) (string, error) {
+		var pg api.CustomerPage
+		if err := op.call(ctx, http.MethodGet, "/v1/directory/customers?limit=1000&bank="+code, nil, &pg); err != nil {
+			return "", err
+		}
+		for _, c := range pg.Customers {
+			if c.Magic == magic && c.Status != "closed" && (magic != "" || c.Status == "active" && *c.BalanceRial >= 10_000_000_000) {
+				return c.SHEBA, nil
+			}
+		}
+		return "", fmt.Errorf("no customer of %s with magic %q", code, magic)
+	}
+	submit := func(code string, req api.SATNAOrderRequest) (api.SATNAOrder, error) {
+		var o api.SATNAOrder
+		err := bank(code).call(ctx, http.MethodPost, "/v1/satna/orders", req, &o)
+		return o, err
+	}
+	show := func(what string, o api.SATNAOrder) {
+		extra := ""
+		if o.SettleAfter != nil {
+			extra = " until " + o.SettleAfter.Format("2006-01-02 15:04")
+		}
+		if o.ReturnedBy != "" {
+			extra = " (" + o.Reason + "), by return order " + o.ReturnedBy[:8] + "…"
+		}
+		fmt.Fprintf(w, "    %-44s %s → %s %16s rial  %s%s\n", what, o.SenderBank, o.ReceiverBank, groupDigits(o.AmountRial), o.Status, extra)
+	}
+	fmt.Fprintln(w, "  SATNA, at 1403/12/27 10:00 (Monday, a business day; customer orders until 14:30):")
+	payer, err := customer("017", "")
+	if err != nil {
+		return "", err
+	}
+	payee, err := customer("012", "")
+	if err != nil {
+		return "", err
+	}
+	o, err := submit("017", api.SATNAOrderRequest{Type: "customer", PayerSHEBA: payer, PayerName: "payer", PayeeSHEBA: payee,
+		PayeeName: "payee", AmountRial: 2_500_000_000, Reference: "demo-1"})
+	if err != nil {
+		return "", err
+	}
+	show("a customer order, gross and at once:", o)
+	dated, err := submit("017", api.SATNAOrderRequest{Type: "customer", PayerSHEBA: payer, PayerName: "payer", PayeeSHEBA: payee,
+		PayeeName: "payee", AmountRial: 300_000_000, Reference: "demo-2", EffectiveDate: "1404/01/05"})
+	if err != nil {
+		return "", err
+	}
+	show("one dated 1404/01/05, after Nowruz:", dated)
+	// 054 at zero: its order queues until an incoming payment funds it.
+	if err := op.call(ctx, http.MethodPost, "/v1/operator/liquidity", api.LiquidityRequest{BankCode: "054", AmountRial: -1_000_000_000_000, Reference: "demo-drain-054"}, &api.Liquidity{}); err != nil {
+		return "", err
+	}
+	q, err := submit("054", api.SATNAOrderRequest{Type: "interbank", ReceiverBank: "017", AmountRial: 4_000_000_000, Reference: "demo-3"})
+	if err != nil {
+		return "", err
+	}
+	show("054, drained to zero, sends 4 billion:", q)
+	in, err := submit("012", api.SATNAOrderRequest{Type: "interbank", ReceiverBank: "054", AmountRial: 5_000_000_000, Reference: "demo-4"})
+	if err != nil {
+		return "", err
+	}
+	show("012 pays 054 5 billion:", in)
+	if err := bank("054").call(ctx, http.MethodGet, "/v1/satna/orders/"+q.ID, nil, &q); err != nil {
+		return "", err
+	}
+	show("…which frees 054's queued order:", q)
+	// Three banks at zero, each owing the next: no one can pay alone; offsetting settles the cycle.
+	ring := []string{"055", "056", "057"}
+	for _, c := range ring {
+		if err := op.call(ctx, http.MethodPost, "/v1/operator/liquidity", api.LiquidityRequest{BankCode: c, AmountRial: -1_000_000_000_000, Reference: "demo-drain-" + c}, &api.Liquidity{}); err != nil {
+			return "", err
+		}
+	}
+	var cycle []api.SATNAOrder
+	for i, c := range ring {
+		o, err := submit(c, api.SATNAOrderRequest{Type: "interbank", ReceiverBank: ring[(i+1)%3], AmountRial: 3_000_000_000, Reference: "demo-ring-" + c})
+		if err != nil {
+			return "", err
+		}
+		show(fmt.Sprintf("gridlock at zero balances, order %d of 3:", i+1), o)
+		cycle = append(cycle, o)
+	}
+	for i := range cycle {
+		if err := bank(ring[i]).call(ctx, http.MethodGet, "/v1/satna/orders/"+cycle[i].ID, nil, &cycle[i]); err != nil {
+			return "", err
+		}
+	}
+	fmt.Fprintf(w, "    the third closes the ring; offsetting settles all three as one netted chain (every net is zero): %s, %s, %s\n",
+		cycle[0].Status, cycle[1].Status, cycle[2].Status)
+	blocked, err := customer("012", "account_blocked")
+	if err != nil {
+		return "", err
+	}
+	r, err := submit("017", api.SATNAOrderRequest{Type: "customer", PayerSHEBA: payer, PayerName: "payer", PayeeSHEBA: blocked,
+		PayeeName: "blocked payee", AmountRial: 200_000_000, Reference: "demo-5"})
+	if err != nil {
+		return "", err
+	}
+	show("to 012's blocked account (a magic value):", r)
+	var ret api.SATNAOrder
+	if err := bank("017").call(ctx, http.MethodGet, "/v1/satna/orders/"+r.ReturnedBy, nil, &ret); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(w, "    the return: %s rial back to the payer, %s rial return fee kept by 012\n", groupDigits(ret.AmountRial), groupDigits(ret.FeeRial))
+	return dated.ID, nil
 }
