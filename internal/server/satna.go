@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tasvieh/tasvieh/api"
 	"github.com/tasvieh/tasvieh/calendar"
@@ -45,7 +46,13 @@ type satna struct {
 	queue     *rtgs.Queue
 	warehouse map[rtgs.OrderID]satnaRecord
 	queued    map[rtgs.OrderID]satnaRecord
+	due       map[rtgs.OrderID]satnaRecord // settled into a receiver's suspense, its return not yet funded
+	later     []outbox.Event               // notifications of a decision's moneyless changes, written after it
 }
+
+// kindReturnDue marks an order whose return its simulated receiver could not fund yet (its settlement account
+// short, say after an offsetting set left it at zero): the return is tried again whenever balances rise.
+const kindReturnDue = "satna.return_due"
 
 func newSATNA(ctx context.Context, s *Server) (*satna, error) {
 	r := &satna{s: s}
@@ -62,6 +69,28 @@ func newSATNA(ctx context.Context, s *Server) (*satna, error) {
 // memory never runs ahead of the database).
 func (r *satna) reload(ctx context.Context) error {
 	r.queue, r.warehouse, r.queued = rtgs.NewQueue(), map[rtgs.OrderID]satnaRecord{}, map[rtgs.OrderID]satnaRecord{}
+	r.due = map[rtgs.OrderID]satnaRecord{}
+	for after := ""; ; {
+		rows, err := postgres.RailObjectsWhere(ctx, r.s.pool, kindReturnDue, "", nil, []string{"due"}, after, postgres.RailObjectsMax)
+		if err != nil {
+			return err
+		}
+		for _, row := range rows {
+			var rec satnaRecord
+			if err := json.Unmarshal(row.Body, &rec); err != nil {
+				return fmt.Errorf("server: satna return due %s: %w", row.ID, err)
+			}
+			id, err := rtgs.ParseOrderID(rec.ID)
+			if err != nil {
+				return err
+			}
+			r.due[id] = rec
+		}
+		if len(rows) < postgres.RailObjectsMax {
+			break
+		}
+		after = rows[len(rows)-1].ID
+	}
 	after := ""
 	for {
 		rows, err := postgres.RailObjectsWhere(ctx, r.s.pool, kindSATNAOrder, "", nil, []string{"warehoused", "queued"}, after, postgres.RailObjectsMax)
@@ -98,7 +127,15 @@ func (r *satna) reload(ctx context.Context) error {
 // from the rows, since f may have moved orders in the queue.
 func (r *satna) decide(ctx context.Context, f func(x *postgres.Decision) error) error {
 	var derr error
+	r.later = nil
 	err := r.s.store.Decide(ctx, func(x *postgres.Decision) { derr = f(x) })
+	if err == nil && len(r.later) > 0 {
+		// The rows are committed; their notifications follow (ids derived, so a repeat is skipped).
+		if nerr := postgres.Notice(ctx, r.s.pool, r.s.clk.Now(), nil, r.later); nerr != nil {
+			r.s.log.Warn("server: satna: notifications after a decision", "err", nerr)
+		}
+		r.later = nil
+	}
 	if err == nil && derr == nil {
 		return nil
 	}
@@ -345,7 +382,7 @@ func (r *satna) ReturnOrder(ctx context.Context, bank, id, reason string) (api.S
 	var out satnaRecord
 	err = r.decide(ctx, func(x *postgres.Decision) error {
 		var err error
-		out, err = r.returnIn(x, rec, o, reason)
+		out, _, err = r.returnIn(x, rec, o, reason)
 		return err
 	})
 	r.s.relay.Notify()
@@ -403,10 +440,7 @@ func (r *satna) legs(x *postgres.Decision, rec satnaRecord) ([]ledger.Transfer, 
 	id := ledger.ID(ids.Derive("tasvieh.satna.transfer", rec.ID))
 	leg := func(name string) ledger.ID { return ledger.ID(deriveFrom(id, name)) }
 	var t []ledger.Transfer
-	ref := rec.Reference
-	if len(ref) > ledger.ReferenceLenMax {
-		ref = ref[:ledger.ReferenceLenMax]
-	}
+	ref := cutBytes(rec.Reference, ledger.ReferenceLenMax)
 	if rec.Type == "interbank" && w.live(rec.SenderBank) {
 		// The bank's own money: its book's mirror follows its settlement account, against its equity.
 		book := BookLedger(rec.SenderBank)
@@ -547,29 +581,40 @@ func (r *satna) settleIn(x *postgres.Decision, rec satnaRecord, o rtgs.Order, qu
 		return rec, fmt.Errorf("server: satna: order %s's chain refused: %v", rec.ID, res)
 	}
 	if reason != "" && rec.Type == "customer" && rec.ReturnOf == "" {
-		return r.returnIn(x, rec, o, reason)
+		return r.returnOrDue(x, rec, o, reason)
 	}
 	return rec, nil
+}
+
+// returnOrDue returns a credit the simulated receiver could not post, or, when its settlement account cannot
+// fund the return yet, marks it due (in the same batch) to be tried again as balances rise.
+func (r *satna) returnOrDue(x *postgres.Decision, rec satnaRecord, o rtgs.Order, reason string) (satnaRecord, error) {
+	out, funded, err := r.returnIn(x, rec, o, reason)
+	if err != nil || funded {
+		return out, err
+	}
+	if _, already := r.due[o.ID]; already {
+		return rec, nil // still due: its row says so
+	}
+	r.due[o.ID] = rec
+	return rec, x.Write(postgres.Row{Kind: kindReturnDue, ID: rec.ID, Status: "due", Body: mustJSON(rec)})
 }
 
 // returnIn sends a credit the simulated receiving bank could not post (its payee blocked, closed or unknown:
 // the money sits in its suspense) back to the sender less the rulebook's return fee, as a return order linked
 // to the original, in the same batch: well inside "by the end of the next business day". The fee stays with
 // the receiving bank. The original ends returned; the return is credited to the original payer.
-func (r *satna) returnIn(x *postgres.Decision, rec satnaRecord, o rtgs.Order, reason string) (satnaRecord, error) {
+func (r *satna) returnIn(x *postgres.Decision, rec satnaRecord, o rtgs.Order, reason string) (satnaRecord, bool, error) {
 	p, err := r.s.profile(x.Now())
 	if err != nil {
-		return rec, err
+		return rec, false, err
 	}
 	now := x.Now().In(calendar.Tehran)
 	retID := rtgs.OrderID(ids.Derive("tasvieh.satna.return", rec.ID))
-	ref := "return of " + rec.Reference
-	if len(ref) > rtgs.ReferenceLenMax {
-		ref = ref[:rtgs.ReferenceLenMax]
-	}
+	ref := cutRunes("return of "+rec.Reference, rtgs.ReferenceLenMax)
 	ret, err := rtgs.NewReturn(o, retID, ref, reason, now, p)
 	if err != nil {
-		return rec, nil // nothing can go back (the fee takes it all): the funds stay where they are, the order settled
+		return rec, true, nil // nothing can go back (the fee takes it all): the funds stay where they are, the order settled
 	}
 	fee := rec.AmountRial - ret.AmountRial
 	w := r.s.world
@@ -613,43 +658,96 @@ func (r *satna) returnIn(x *postgres.Decision, rec satnaRecord, o rtgs.Order, re
 	for _, e := range append(r.events(retRec, now), r.events(rec, now)...) {
 		sub.Events = append(sub.Events, postgres.Event{Transfer: t[0].ID, Topic: e.Topic, Key: e.Key, Type: e.Type, Payload: e.Payload})
 	}
+	if a, _ := x.Account(AccountID(ledger.LedgerCBI, KeySettlement(rec.ReceiverBank))); a.Available() < ret.AmountRial {
+		if !w.live(rec.ReceiverBank) {
+			return rec, false, api.Errorf(api.CodeInsufficientFunds, "your settlement account cannot cover the return of %s", rec.ID)
+		}
+		return rec, false, nil
+	}
+	if _, wasDue := r.due[o.ID]; wasDue {
+		sub.Rows = append(sub.Rows, postgres.Row{Transfer: t[0].ID, Kind: kindReturnDue, ID: rec.ID, Status: "done", Body: mustJSON(rec)})
+	}
 	res, ok, err := x.Propose(sub)
 	if err != nil {
-		return rec, err
+		return rec, false, err
 	}
 	if !ok {
-		if !w.live(rec.ReceiverBank) {
-			return rec, api.Errorf(api.CodeInsufficientFunds, "your settlement account cannot cover the return of %s (%v)", rec.ID, res)
-		}
-		return rec, fmt.Errorf("server: satna: return of %s refused: %v", rec.ID, res)
+		return rec, false, fmt.Errorf("server: satna: return of %s refused: %v", rec.ID, res)
 	}
-	return rec, nil
+	delete(r.due, o.ID)
+	return rec, true, nil
 }
 
-// releaseIn settles, in the queue's order, every queued order its sender can now cover.
+// releaseIn settles, in the queue's order, every queued order its sender can now cover, and the returns that
+// were due. The engine's Release assumes each order it hands out settles (and credits its receiver); an order
+// whose payer can no longer cover it is rejected instead, which breaks that assumption for the orders after
+// it: those that then cannot settle go back to the queue, and the pass runs again.
 func (r *satna) releaseIn(x *postgres.Decision) error {
-	if r.queue.Len() == 0 {
-		return nil
+	for _, rec := range r.due {
+		o, err := rec.order()
+		if err != nil {
+			return err
+		}
+		if _, err := r.returnOrDue(x, rec, o, rec.Reason); err != nil {
+			return err
+		}
 	}
 	balance := func(bank string) int64 {
 		a, _ := x.Account(AccountID(ledger.LedgerCBI, KeySettlement(bank)))
 		return a.Available()
 	}
-	for _, o := range r.queue.Release(balance) {
-		rec := r.queued[o.ID]
-		delete(r.queued, o.ID)
-		out, err := r.settleIn(x, rec, o, false)
-		if err != nil {
-			return err
-		}
-		if out.Status == "rejected" {
-			// The payer could no longer cover it: a stored rejection, written with the batch.
-			if err := x.Write(postgres.Row{Kind: kindSATNAOrder, ID: out.ID, Status: out.Status, Body: mustJSON(out)}); err != nil {
+	for pass := 0; r.queue.Len() > 0 && pass <= r.queue.Len(); pass++ {
+		again := false
+		for _, o := range r.queue.Release(balance) {
+			rec := r.queued[o.ID]
+			if rej := r.stillOpen(o); rej != nil {
+				delete(r.queued, o.ID)
+				rec.Status, rec.Code = "rejected", rej.Code.String()
+				if err := r.writeIn(x, rec); err != nil {
+					return err
+				}
+				again = true
+				continue
+			}
+			out, err := r.settleIn(x, rec, o, false)
+			if err != nil {
 				return err
 			}
+			switch out.Status {
+			case "queued": // short after all: back in its place
+				if err := r.queue.Add(o); err != nil {
+					return err
+				}
+			case "rejected": // the payer could no longer cover it
+				delete(r.queued, o.ID)
+				if err := r.writeIn(x, out); err != nil {
+					return err
+				}
+				again = true
+			default:
+				delete(r.queued, o.ID)
+			}
+		}
+		if !again {
+			break
 		}
 	}
 	return r.offsetIn(x)
+}
+
+// writeIn writes a status change that moves no money inside a decision, with its notifications.
+func (r *satna) writeIn(x *postgres.Decision, rec satnaRecord) error {
+	if err := x.Write(postgres.Row{Kind: kindSATNAOrder, ID: rec.ID, Status: rec.Status, Body: mustJSON(rec)}); err != nil {
+		return err
+	}
+	return r.pendingNotices(rec, x.Now())
+}
+
+// pendingNotices queues an order's notifications to be written after the decision commits (a decision writes
+// rows, while events move with transfers or notices).
+func (r *satna) pendingNotices(rec satnaRecord, at time.Time) error {
+	r.later = append(r.later, r.events(rec, at)...)
+	return nil
 }
 
 // offsetIn resolves gridlock: when queued orders among banks cannot settle one by one, the engine's Offset
@@ -728,7 +826,7 @@ func (r *satna) offsetIn(x *postgres.Decision) error {
 	for i, o := range set {
 		delete(r.queued, o.ID)
 		if reasons[i] != "" && recs[i].Type == "customer" {
-			if _, err := r.returnIn(x, recs[i], o, reasons[i]); err != nil {
+			if _, err := r.returnOrDue(x, recs[i], o, reasons[i]); err != nil {
 				return err
 			}
 		}
@@ -770,7 +868,7 @@ func (r *satna) dayOpen(ctx context.Context, _ calendar.Date, at time.Time) erro
 			continue
 		}
 		// The banks may have been suspended since: the state checks run again on release.
-		if rej := rtgs.CheckState(o, r.s.world.registry()); rej != nil {
+		if rej := r.stillOpen(o); rej != nil {
 			rec.Status, rec.Code, rec.SettleAfter = "rejected", rej.Code.String(), nil
 			err = r.notice(ctx, rec, at)
 		} else {
@@ -791,13 +889,14 @@ func (r *satna) dayOpen(ctx context.Context, _ calendar.Date, at time.Time) erro
 func (r *satna) dayClose(ctx context.Context, _ calendar.Date, at time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, o := range r.queue.CancelAll() {
+	for _, o := range r.queue.Orders() {
 		rec := r.queued[o.ID]
-		delete(r.queued, o.ID)
 		rec.Status, rec.Code = "cancelled_eod", rtgs.CodeInsufficientLiquidityAtCutoff.String()
 		if err := r.notice(ctx, rec, at); err != nil {
-			return err
+			return err // what is written is cancelled; the rest stays queued, and the job's retry goes on
 		}
+		r.queue.Revoke(o.ID)
+		delete(r.queued, o.ID)
 	}
 	return nil
 }
@@ -841,11 +940,14 @@ func (r *satna) RevokeOrder(ctx context.Context, bank, id string) (api.SATNAOrde
 	default:
 		return api.SATNAOrder{}, api.Errorf(api.CodeOrderClosed, "order %s is already %s", rec.ID, rec.Status)
 	}
+	rec.Status, rec.SettleAfter = "revoked", nil
+	if err := r.notice(ctx, rec, r.s.clk.Now()); err != nil {
+		return api.SATNAOrder{}, err // written first: memory changes only once the row says revoked
+	}
 	r.queue.Revoke(oid)
 	delete(r.queued, oid)
 	delete(r.warehouse, oid)
-	rec.Status, rec.SettleAfter = "revoked", nil
-	return rec.SATNAOrder, r.notice(ctx, rec, r.s.clk.Now())
+	return rec.SATNAOrder, nil
 }
 
 func (r *satna) SATNAOrders(ctx context.Context, bank, status, direction, cursor string, limit int) (api.SATNAOrderPage, error) {
@@ -906,4 +1008,42 @@ func (r *satna) SATNAQueue(ctx context.Context) ([]api.SATNAOrder, error) {
 		return out[i].CreatedAt.Before(out[j].CreatedAt) || out[i].CreatedAt.Equal(out[j].CreatedAt) && out[i].ID < out[j].ID
 	})
 	return out, nil
+}
+
+// cutBytes cuts s to at most n bytes on a character boundary.
+func cutBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// cutRunes cuts s to at most n characters.
+func cutRunes(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
+}
+
+// stillOpen re-checks, when an order leaves the warehouse or the queue, what may have changed since it was
+// accepted: a bank suspended, or merged or dissolved on the clock's date. nil when it may settle.
+func (r *satna) stillOpen(o rtgs.Order) *rtgs.Rejection {
+	if rej := rtgs.CheckState(o, r.s.world.registry()); rej != nil {
+		return rej
+	}
+	switch {
+	case !r.s.world.active(o.SenderBank):
+		return &rtgs.Rejection{Code: rtgs.CodeSenderBankInactive, Field: "sender_bank", Message: "the sending bank is no longer an active member"}
+	case !r.s.world.active(o.ReceiverBank):
+		return &rtgs.Rejection{Code: rtgs.CodeReceiverBankInactive, Field: "receiver_bank", Message: "the receiving bank is no longer an active member"}
+	}
+	return nil
 }
