@@ -74,6 +74,30 @@ type SATNAOrderPage struct {
 	NextCursor string       `json:"next_cursor,omitempty"`
 }
 
+// Statement is a bank's settlement account over one Tehran business day.
+type Statement struct {
+	BankCode       string          `json:"bank_code"`
+	Date           string          `json:"date" doc:"YYYY-MM-DD (Gregorian)"`
+	Jalali         string          `json:"jalali" doc:"YYYY/MM/DD"`
+	OpeningRial    int64           `json:"opening_balance_rial"`
+	ClosingRial    int64           `json:"closing_balance_rial"`
+	Movements      []StatementLine `json:"movements"`
+	MovementsTotal int             `json:"movements_total"`
+}
+
+// StatementLine is one posted movement of a statement.
+type StatementLine struct {
+	At          time.Time `json:"at"`
+	Jalali      string    `json:"jalali" doc:"YYYY/MM/DD HH:MM, Tehran"`
+	ID          string    `json:"id"`
+	Direction   string    `json:"direction" enum:"debit,credit"`
+	AmountRial  int64     `json:"amount_rial"`
+	Kind        string    `json:"kind"`
+	Reference   string    `json:"reference,omitempty"`
+	Counterpart string    `json:"counterpart,omitempty"`
+	BalanceRial int64     `json:"balance_rial" doc:"after this movement"`
+}
+
 // SATNABackend serves SATNA's routes. bank is the caller's; an order that is not the caller's (as sender or
 // receiver) answers not_found.
 type SATNABackend interface {
@@ -84,6 +108,8 @@ type SATNABackend interface {
 	RevokeOrder(ctx context.Context, bank, id string) (SATNAOrder, error)
 	// SATNAQueue lists every queued and warehoused order, for the operator.
 	SATNAQueue(ctx context.Context) ([]SATNAOrder, error)
+	// Statement is bank's settlement account over a Tehran day (date: YYYY-MM-DD or Jalali YYYY/MM/DD).
+	Statement(ctx context.Context, bank, date string) (Statement, error)
 	// CreditOrder and ReturnOrder are an external receiving bank's answers to an incoming order.
 	CreditOrder(ctx context.Context, bank, id string) (SATNAOrder, error)
 	ReturnOrder(ctx context.Context, bank, id, reason string) (SATNAOrder, error)
@@ -149,6 +175,15 @@ func RegisterSATNA(s *Server, b SATNABackend) {
 		}) (*SATNAOrder, error) {
 			o, err := b.ReturnOrder(ctx, p.Bank, in.ID, in.Body.Reason)
 			return &o, err
+		})
+	Register(s, route{id: "satna-statement", method: http.MethodGet, path: "/v1/satna/statements/{date}",
+		summary: "The caller's settlement account over a Tehran day: opening balance, every movement, closing balance",
+		tag: "satna", access: accessBank, errors: []int{http.StatusUnprocessableEntity}},
+		func(ctx context.Context, p Principal, in *struct {
+			Date string `path:"date" maxLength:"10" doc:"YYYY-MM-DD (Gregorian) or Jalali YYYY-MM-DD (a year below 1700)"`
+		}) (*Statement, error) {
+			st, err := b.Statement(ctx, p.Bank, in.Date)
+			return &st, err
 		})
 	Register(s, route{id: "satna-queue", method: http.MethodGet, path: "/v1/operator/satna/queue",
 		summary: "Every queued and warehoused SATNA order", tag: "operator", access: accessOperator},

@@ -157,6 +157,7 @@ func TestResponsesValidateAgainstOpenAPI(t *testing.T) {
 		{"GET", "/v1/satna/orders?direction=in", w.bank("012"), nil, 200},
 		{"GET", "/v1/satna/orders/00000000-0000-0000-0000-000000000000", b, nil, 404},
 		{"GET", "/v1/operator/satna/queue", op, nil, 200},
+		{"GET", "/v1/satna/statements/1404-02-01", b, nil, 200},
 		{"POST", "/v1/satna/orders/00000000-0000-0000-0000-000000000000/credit", b, nil, 404},
 		{"POST", "/v1/satna/orders/00000000-0000-0000-0000-000000000000/return", b, api.SATNAReturnRequest{Reason: "account_closed"}, 404},
 		{"GET", "/healthz", "", nil, 200},

@@ -119,7 +119,16 @@ func cursorInt(field, c string) (int64, error) {
 }
 
 // codeNames name the transfer codes for people; the rails add theirs.
-var codeNames = map[uint16]string{CodeIssuance: "issuance", CodeWithdrawal: "withdrawal", CodeOpening: "opening", CodeResync: "resync"}
+var codeNames = map[uint16]string{CodeIssuance: "issuance", CodeWithdrawal: "withdrawal", CodeOpening: "opening", CodeResync: "resync",
+	CodeSATNAOrder: "satna", CodeSATNAFee: "satna_fee", CodeSATNAReturn: "satna_return", CodeSATNAReturnFee: "satna_return_fee"}
+
+// codeName names a transfer code, or shows its number.
+func codeName(c uint16) string {
+	if n, ok := codeNames[c]; ok {
+		return n
+	}
+	return strconv.Itoa(int(c))
+}
 
 func (b backend) SettlementAccount(ctx context.Context, bank, cursor string, limit int) (api.SettlementAccount, error) {
 	if !b.s.world.isMember(bank) {
@@ -138,7 +147,7 @@ func (b backend) SettlementAccount(ctx context.Context, bank, cursor string, lim
 		DebitsPendingRial: a.DebitsPending, CreditsPendingRial: a.CreditsPending, Transfers: []api.Movement{}}
 	for _, t := range ts {
 		m := api.Movement{ID: t.ID.String(), At: time.Unix(0, t.Timestamp).In(calendar.Tehran), AmountRial: t.Amount,
-			Kind: codeNames[t.Code], Reference: t.Reference}
+			Kind: codeName(t.Code), Reference: t.Reference}
 		other := t.DebitAccountID
 		if t.DebitAccountID == id {
 			m.Direction, other = "debit", t.CreditAccountID
@@ -153,9 +162,6 @@ func (b backend) SettlementAccount(ctx context.Context, bank, cursor string, lim
 			m.Pending = "post"
 		case t.Flags&ledger.FlagVoidPending != 0:
 			m.Pending = "void"
-		}
-		if m.Kind == "" {
-			m.Kind = strconv.Itoa(int(t.Code))
 		}
 		out.Transfers = append(out.Transfers, m)
 	}
@@ -679,4 +685,8 @@ func (b backend) CreditOrder(ctx context.Context, bank, id string) (api.SATNAOrd
 
 func (b backend) ReturnOrder(ctx context.Context, bank, id, reason string) (api.SATNAOrder, error) {
 	return b.s.satna.ReturnOrder(ctx, bank, id, reason)
+}
+
+func (b backend) Statement(ctx context.Context, bank, date string) (api.Statement, error) {
+	return b.s.satna.Statement(ctx, bank, date)
 }

@@ -1047,3 +1047,76 @@ func (r *satna) stillOpen(o rtgs.Order) *rtgs.Rejection {
 	}
 	return nil
 }
+
+// statementPagesMax bounds how far a statement pages through an account's history (1,000 transfers a page):
+// ten million movements, far beyond what a simulated account gathers.
+const statementPagesMax = 10_000
+
+// Statement walks bank's settlement account from its first transfer to the end of the Tehran day: the balance
+// at the day's start, each posted movement of the day with the balance after it, and the balance at its end.
+func (r *satna) Statement(ctx context.Context, bank, date string) (api.Statement, error) {
+	d, err := calendar.ParseDate(date)
+	if err != nil {
+		return api.Statement{}, api.FieldErrorf("date", "%v", err)
+	}
+	w := r.s.world
+	if !w.isMember(bank) {
+		return api.Statement{}, api.Errorf(api.CodeNotFound, "no such settlement account")
+	}
+	start, end := d.At(0, 0).UnixNano(), d.AddDays(1).At(0, 0).UnixNano()
+	id := AccountID(ledger.LedgerCBI, KeySettlement(bank))
+	st := api.Statement{BankCode: bank, Date: d.String(), Jalali: d.Jalali().String(), Movements: []api.StatementLine{}}
+	var bal int64
+	after := int64(0)
+	for page := 0; page < statementPagesMax; page++ {
+		ts, err := r.s.store.AccountTransfers(ctx, id, after, postgres.PageTransfersMax)
+		if err != nil {
+			return st, err
+		}
+		for _, t := range ts {
+			if t.Timestamp >= end {
+				st.ClosingRial = bal
+				st.MovementsTotal = len(st.Movements)
+				return st, nil
+			}
+			if t.Flags&(ledger.FlagPending|ledger.FlagVoidPending) != 0 {
+				continue // a reservation moves no posted balance; a void releases one
+			}
+			line := api.StatementLine{At: time.Unix(0, t.Timestamp).In(calendar.Tehran), ID: t.ID.String(), AmountRial: t.Amount,
+				Kind: codeName(t.Code), Reference: t.Reference}
+			if t.DebitAccountID == id {
+				bal -= t.Amount
+				line.Direction, line.Counterpart = "debit", w.nameOf(t.CreditAccountID)
+			} else {
+				bal += t.Amount
+				line.Direction, line.Counterpart = "credit", w.nameOf(t.DebitAccountID)
+			}
+			if t.Timestamp < start {
+				continue
+			}
+			if len(st.Movements) == 0 {
+				st.OpeningRial = bal - signed(line)
+			}
+			line.BalanceRial = bal
+			line.Jalali = jalaliOf(line.At)
+			st.Movements = append(st.Movements, line)
+		}
+		if len(ts) < postgres.PageTransfersMax {
+			break
+		}
+		after = ts[len(ts)-1].Timestamp
+	}
+	if len(st.Movements) == 0 {
+		st.OpeningRial = bal
+	}
+	st.ClosingRial = bal
+	st.MovementsTotal = len(st.Movements)
+	return st, nil
+}
+
+func signed(l api.StatementLine) int64 {
+	if l.Direction == "debit" {
+		return -l.AmountRial
+	}
+	return l.AmountRial
+}
