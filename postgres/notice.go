@@ -72,26 +72,7 @@ const RailObjectsMax = 1000
 // RailObjects lists the rail rows of one kind with ids after after (in id order), at most limit
 // (≤ RailObjectsMax).
 func RailObjects(ctx context.Context, pool *pgxpool.Pool, kind, after string, limit int) ([]RailObject, error) {
-	if limit <= 0 || limit > RailObjectsMax {
-		limit = RailObjectsMax
-	}
-	rows, err := pool.Query(ctx, `SELECT id, status, body::text, updated_at FROM rail_objects
-		WHERE kind = $1 AND id > $2 ORDER BY id LIMIT $3`, kind, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: rail objects %s: %w", kind, err)
-	}
-	var out []RailObject
-	for rows.Next() {
-		o := RailObject{Kind: kind}
-		var body string
-		if err := rows.Scan(&o.ID, &o.Status, &body, &o.UpdatedAt); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("postgres: rail objects %s: %w", kind, err)
-		}
-		o.Body = []byte(body)
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return RailObjectsWhere(ctx, pool, kind, "", nil, nil, after, limit)
 }
 
 // RailObjectsWhere lists the rail rows of one kind whose body field field (a top-level JSON key) equals one

@@ -196,18 +196,7 @@ func runOp(ctx context.Context, env Env, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	if err != nil {
-		fmt.Fprintln(env.Stderr, "tasvieh op:", err)
-		return exitInvalid
-	}
-	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(out)
-		return exitOK
-	}
-	show(env.Stdout)
-	return exitOK
+	return answer(env, "op", err, *asJSON, out, show)
 }
 
 func printClock(w io.Writer, c api.ClockInfo) {
@@ -219,4 +208,21 @@ func printClock(w io.Writer, c api.ClockInfo) {
 	for _, j := range c.NextJobs {
 		fmt.Fprintf(w, "  next %-14s %s\n", j.Job, j.At.Format(time.RFC3339))
 	}
+}
+
+// answer prints a client command's outcome: the error on one line (exit 1), the server's JSON with --json,
+// else the human form.
+func answer(env Env, command string, err error, asJSON bool, out any, show func(io.Writer)) int {
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "tasvieh %s: %v\n", command, err)
+		return exitInvalid
+	}
+	if asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(out)
+		return exitOK
+	}
+	show(env.Stdout)
+	return exitOK
 }

@@ -101,18 +101,7 @@ func runSATNA(ctx context.Context, env Env, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	if err != nil {
-		fmt.Fprintln(env.Stderr, "tasvieh satna:", err)
-		return exitInvalid
-	}
-	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(out)
-		return exitOK
-	}
-	show(env.Stdout)
-	return exitOK
+	return answer(env, "satna", err, *asJSON, out, show)
 }
 
 // bankKey is a bank's key from keys.json.

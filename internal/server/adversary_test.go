@@ -4,14 +4,11 @@ package server_test
 // attack that held up.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -749,29 +746,8 @@ func pgxConnect(t *testing.T) (*pgx.Conn, error) {
 func TestAdvKilledMidAdvanceClockResumesAfterFiredJobs(t *testing.T) {
 	pool, schema := pgtest.Schema(t)
 	home := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "TASVIEH_SERVE_CHILD=1", "TASVIEH_SCHEMA="+schema, "DATABASE_URL="+pgtest.URL(t),
-		"TASVIEH_HOME="+home, "TASVIEH_START=1404/02/01 05:00")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, url := startChild(t, schema, home, "1404/02/01 05:00")
 	defer cmd.Process.Kill()
-	sc := bufio.NewScanner(out)
-	url := ""
-	for sc.Scan() {
-		if u, ok := strings.CutPrefix(sc.Text(), "URL "); ok {
-			url = u
-			break
-		}
-	}
-	if url == "" {
-		t.Fatal("the child server did not start")
-	}
 	keys, err := server.LoadKeys(home+"/keys.json", nil)
 	if err != nil {
 		t.Fatal(err)

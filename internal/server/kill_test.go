@@ -52,37 +52,8 @@ func TestMain(m *testing.M) {
 func TestKilledBetweenTwoJobsRunsTheMissedOneOnce(t *testing.T) {
 	pool, schema := pgtest.Schema(t)
 	home := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "TASVIEH_SERVE_CHILD=1", "TASVIEH_SCHEMA="+schema, "DATABASE_URL="+pgtest.URL(t),
-		"TASVIEH_HOME="+home, "TASVIEH_START=1404/02/01 05:00")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, url := startChild(t, schema, home, "1404/02/01 05:00")
 	defer cmd.Process.Kill()
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "URL "); ok {
-				urlc <- u
-			}
-		}
-		close(urlc)
-	}()
-	var url string
-	select {
-	case url = <-urlc:
-	case <-time.After(3 * time.Minute):
-		t.Fatal("the child server did not start")
-	}
-	if url == "" {
-		t.Fatal("the child server exited")
-	}
 	child := &world{t: t, url: url}
 	keys, err := server.LoadKeys(home+"/keys.json", nil)
 	if err != nil {
@@ -121,4 +92,43 @@ func TestKilledBetweenTwoJobsRunsTheMissedOneOnce(t *testing.T) {
 	if got := n[server.JobDayOpen+" "+tehran(jalali(t, "1404/02/01 06:00"))]; got != 1 {
 		t.Errorf("the finished open ran %d times, want once: %v", got, n)
 	}
+}
+
+// startChild runs a server as a child process (this test binary, TestMain's child mode) on schema and home,
+// its simulated clock at start, and answers it and its URL once it listens (waiting at most 3 minutes).
+func startChild(t *testing.T, schema, home, start string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "TASVIEH_SERVE_CHILD=1", "TASVIEH_SCHEMA="+schema, "DATABASE_URL="+pgtest.URL(t),
+		"TASVIEH_HOME="+home, "TASVIEH_START="+start)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "URL "); ok {
+				urlc <- u
+			}
+		}
+		close(urlc)
+	}()
+	select {
+	case url := <-urlc:
+		if url == "" {
+			_ = cmd.Process.Kill()
+			t.Fatal("the child server exited")
+		}
+		return cmd, url
+	case <-time.After(3 * time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatal("the child server did not start")
+	}
+	return nil, ""
 }

@@ -1,15 +1,12 @@
 package server_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"github.com/tasvieh/tasvieh/clock"
 	"github.com/tasvieh/tasvieh/internal/pgtest"
 	"github.com/tasvieh/tasvieh/internal/server"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -384,33 +381,8 @@ func TestSATNAAdvRevokeRacesRelease(t *testing.T) {
 func TestSATNAAdvKilledDuringDayOpenRelease(t *testing.T) {
 	pool, schema := pgtest.Schema(t)
 	home := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "TASVIEH_SERVE_CHILD=1", "TASVIEH_SCHEMA="+schema, "DATABASE_URL="+pgtest.URL(t),
-		"TASVIEH_HOME="+home, "TASVIEH_START=1404/02/01 05:00")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, url := startChild(t, schema, home, "1404/02/01 05:00")
 	defer cmd.Process.Kill()
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "URL "); ok {
-				urlc <- u
-			}
-		}
-		close(urlc)
-	}()
-	var url string
-	select {
-	case url = <-urlc:
-	case <-time.After(3 * time.Minute):
-		t.Fatal("the child server did not start")
-	}
 	child := &world{t: t, url: url}
 	keys, err := server.LoadKeys(home+"/keys.json", nil)
 	if err != nil {
