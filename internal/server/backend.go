@@ -652,6 +652,7 @@ func (w *world) update(ctx context.Context, code, typ string, f func(*bankState)
 	}
 	w.mu.Lock()
 	w.state[code] = st
+	w.stateVersion++
 	w.mu.Unlock()
 	w.s.deliver.Kick()
 	return nil

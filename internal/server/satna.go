@@ -48,6 +48,10 @@ type satna struct {
 	queued    map[rtgs.OrderID]satnaRecord
 	due       map[rtgs.OrderID]satnaRecord // settled into a receiver's suspense, its return not yet funded
 	later     []outbox.Event               // notifications of a decision's moneyless changes, written after it
+
+	submits    chan settleReq // orders due now, for the batcher
+	inflightMu sync.Mutex
+	inflight   map[rtgs.OrderID]chan struct{} // order ids being submitted
 }
 
 // kindReturnDue marks an order whose return its simulated receiver could not fund yet (its settlement account
@@ -55,7 +59,7 @@ type satna struct {
 const kindReturnDue = "satna.return_due"
 
 func newSATNA(ctx context.Context, s *Server) (*satna, error) {
-	r := &satna{s: s}
+	r := &satna{s: s, submits: make(chan settleReq, submitBatchMax), inflight: map[rtgs.OrderID]chan struct{}{}}
 	if err := r.reload(ctx); err != nil {
 		return nil, err
 	}
@@ -249,8 +253,13 @@ func (r *satna) SubmitOrder(ctx context.Context, bank string, req api.SATNAOrder
 		o.ReceiverBank = routed.Code
 	}
 
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	// One submission of an order id at a time (a repeat waits for the first to be decided, then answers it);
+	// different orders go on concurrently, and those that settle at once are decided in batches.
+	release, err := r.claim(ctx, o.ID)
+	if err != nil {
+		return api.SATNAOrder{}, false, err
+	}
+	defer release()
 	if old, ok, err := r.load(ctx, o.ID); err != nil {
 		return api.SATNAOrder{}, false, err
 	} else if ok {
@@ -292,14 +301,158 @@ func (r *satna) SubmitOrder(ctx context.Context, bank string, req api.SATNAOrder
 		t := after.In(calendar.Tehran)
 		rec.Status, rec.SettleAfter = "warehoused", &t
 		rec.EffectiveDate = calendar.DateOf(t).String()
+		r.mu.Lock()
+		defer r.mu.Unlock()
 		if err := r.notice(ctx, rec, now); err != nil {
 			return api.SATNAOrder{}, false, err
 		}
 		r.warehouse[o.ID] = rec
 		return rec.SATNAOrder, true, nil
 	}
-	out, err := r.settleOrQueue(ctx, rec, o)
-	return out.SATNAOrder, true, err
+	res := make(chan settleRes, 1)
+	select {
+	case r.submits <- settleReq{rec: rec, o: o, done: res}:
+	case <-ctx.Done():
+		return api.SATNAOrder{}, false, ctx.Err()
+	}
+	out := <-res // the batcher always answers: the order is decided or its decision failed
+	return out.out.SATNAOrder, true, out.err
+}
+
+// settleReq is an order due now, handed to the batcher; settleRes its outcome.
+type settleReq struct {
+	rec  satnaRecord
+	o    rtgs.Order
+	done chan settleRes
+}
+
+type settleRes struct {
+	out satnaRecord
+	err error
+}
+
+// submitBatchMax bounds one batch of orders decided together: three transfers, two events and a row each
+// stay well inside one request of the store (postgres.RequestTransfersMax 8,192; rows and events 16,384).
+const submitBatchMax = 1024
+
+// claim takes the right to submit order id; a second submission of the same id waits for the first to end.
+func (r *satna) claim(ctx context.Context, id rtgs.OrderID) (func(), error) {
+	for {
+		r.inflightMu.Lock()
+		ch, busy := r.inflight[id]
+		if !busy {
+			ch = make(chan struct{})
+			r.inflight[id] = ch
+			r.inflightMu.Unlock()
+			return func() {
+				r.inflightMu.Lock()
+				delete(r.inflight, id)
+				r.inflightMu.Unlock()
+				close(ch)
+			}, nil
+		}
+		r.inflightMu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// batcher decides the orders due now in batches: as many as are waiting (up to submitBatchMax) in one
+// decision of the writer, on its stable balances, so that the durable write is shared; a release and an
+// offsetting pass follow each batch.
+func (r *satna) batcher(ctx context.Context) {
+	for {
+		var batch []settleReq
+		select {
+		case <-ctx.Done():
+			return
+		case q := <-r.submits:
+			batch = append(batch, q)
+		}
+	fill:
+		for len(batch) < submitBatchMax {
+			select {
+			case q := <-r.submits:
+				batch = append(batch, q)
+			default:
+				break fill
+			}
+		}
+		r.decideBatch(ctx, batch)
+	}
+}
+
+func (r *satna) decideBatch(ctx context.Context, batch []settleReq) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	outs := make([]satnaRecord, len(batch))
+	err := r.decide(ctx, func(x *postgres.Decision) error {
+		settled, queued := false, false
+		for i, q := range batch {
+			out, err := r.settleIn(x, q.rec, q.o, true)
+			if err != nil {
+				return err
+			}
+			outs[i] = out
+			switch out.Status {
+			case "queued":
+				queued = true
+				r.queued[q.o.ID] = out
+				if err := x.Write(postgres.Row{Kind: kindSATNAOrder, ID: out.ID, Status: out.Status, Body: mustJSON(out)}); err != nil {
+					return err
+				}
+			case "rejected":
+			default:
+				settled = true
+			}
+		}
+		switch {
+		case settled:
+			return r.releaseIn(x) // ends with an offsetting pass
+		case queued:
+			return r.offsetIn(x)
+		}
+		return nil
+	})
+	now := r.s.clk.Now()
+	var rows []postgres.Row
+	var events []outbox.Event
+	flush := func() {
+		if err == nil && len(rows)+len(events) > 0 {
+			err = postgres.Notice(ctx, r.s.pool, now, rows, events)
+		}
+		rows, events = nil, nil
+	}
+	for i := range batch {
+		if err != nil {
+			break
+		}
+		out := outs[i]
+		switch out.Status {
+		case "queued":
+			events = append(events, r.events(out, now)...)
+			if _, still := r.queued[batch[i].o.ID]; !still { // settled at once by an offsetting set
+				if latest, found, lerr := r.load(ctx, batch[i].o.ID); lerr == nil && found {
+					outs[i] = latest
+				}
+			}
+		case "rejected":
+			rows = append(rows, postgres.Row{Kind: kindSATNAOrder, ID: out.ID, Status: out.Status, Body: mustJSON(out)})
+			events = append(events, r.events(out, now)...)
+		}
+		if len(rows)+len(events) > postgres.NoticesMax-4 {
+			flush()
+		}
+	}
+	flush()
+	r.s.relay.Notify()
+	r.s.deliver.Kick()
+	for i, q := range batch {
+		q.done <- settleRes{outs[i], err}
+	}
 }
 
 // sameRequest reports whether a repeat carries the original's fields.

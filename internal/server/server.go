@@ -161,6 +161,8 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.satna, err = newSATNA(ctx, s); err != nil {
 		return nil, err
 	}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.satna.batcher(runCtx) }()
 	if s.keys, err = LoadKeys(filepath.Join(cfg.Home, "keys.json"), s.world.memberCodes()); err != nil {
 		return nil, err
 	}
@@ -361,3 +363,17 @@ func (s *Server) OnClose(f func()) {
 
 // Pool returns the server's database pool (for the audit).
 func (s *Server) Pool() *pgxpool.Pool { return s.pool }
+
+// SubmitSATNA submits a SATNA order as bank would over the API (for the benchmark and the demo's callers in
+// this process).
+func (s *Server) SubmitSATNA(ctx context.Context, bank string, req api.SATNAOrderRequest) (api.SATNAOrder, bool, error) {
+	return s.satna.SubmitOrder(ctx, bank, req)
+}
+
+// Customers answers a simulated bank's test customers with their balances (for the benchmark).
+func (s *Server) Customers(ctx context.Context, bank string) (api.CustomerPage, error) {
+	return backend{s}.Customers(ctx, bank, true, "", api.PageMax)
+}
+
+// Members lists the member banks' codes.
+func (s *Server) Members() []string { return s.world.memberCodes() }

@@ -58,6 +58,11 @@ type world struct {
 	books     map[string]bookRecord
 	customers map[string][]sim.Customer // generated once per bank, for the directory
 	cardKey   []byte
+
+	stateVersion uint64          // counts changes of state, so the cached registry knows it is stale
+	regCache     *banks.Registry // the registry of regDay at regVersion
+	regDay       string
+	regVersion   uint64
 }
 
 func openWorld(ctx context.Context, s *Server) (*world, error) {
@@ -192,11 +197,26 @@ func (w *world) loadKey(ctx context.Context) error {
 	return postgres.Notice(ctx, w.s.pool, w.s.clk.Now(), []postgres.Row{{Kind: kindSecret, ID: "card-hmac", Status: "active", Body: b}}, nil)
 }
 
-// registry is the registry as of the clock's date, with the operator's suspensions.
+// registry is the registry as of the clock's date, with the operator's suspensions. It is built once per
+// date and state (a rebuild indexes every bank; an order asks for it several times).
 func (w *world) registry() *banks.Registry {
-	r := w.base.AsOf(calendar.DateOf(w.s.clk.Now().In(calendar.Tehran)).String())
+	day := calendar.DateOf(w.s.clk.Now().In(calendar.Tehran)).String()
+	w.mu.Lock()
+	if w.regCache != nil && w.regDay == day && w.regVersion == w.stateVersion {
+		r := w.regCache
+		w.mu.Unlock()
+		return r
+	}
+	version := w.stateVersion
+	w.mu.Unlock()
+	r := w.base.AsOf(day)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	defer func() {
+		if version == w.stateVersion {
+			w.regCache, w.regDay, w.regVersion = r, day, version
+		}
+	}()
 	for code, st := range w.state {
 		if st.Suspended {
 			if b, ok := r.ByCode(code); ok && b.Status == banks.StatusActive {
