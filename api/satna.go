@@ -178,7 +178,7 @@ func RegisterSATNA(s *Server, b SATNABackend) {
 		})
 	Register(s, route{id: "satna-statement", method: http.MethodGet, path: "/v1/satna/statements/{date}",
 		summary: "The caller's settlement account over a Tehran day: opening balance, every movement, closing balance",
-		tag: "satna", access: accessBank, errors: []int{http.StatusUnprocessableEntity}},
+		tag:     "satna", access: accessBank, errors: []int{http.StatusUnprocessableEntity}},
 		func(ctx context.Context, p Principal, in *struct {
 			Date string `path:"date" maxLength:"10" doc:"YYYY-MM-DD (Gregorian) or Jalali YYYY-MM-DD (a year below 1700)"`
 		}) (*Statement, error) {
