@@ -149,7 +149,7 @@ func demoSwitch(ctx context.Context, env Env, seed uint64, keep bool) error {
 		<-ctx.Done()
 		return nil
 	}
-	fmt.Fprintln(w, "\nNext: `tasvieh serve` runs the switch for you (`tasvieh demo --serve` leaves this one up); `make test` runs\nthe whole suite; `tasvieh bench ledger|restore|api` measure the writer, its start-up and the API.")
+	fmt.Fprintln(w, "\nNext: `tasvieh serve` runs the switch for you (`tasvieh demo --serve` leaves this one up); `make test` runs\nthe whole suite; `tasvieh satna --bank 017 list` asks the switch as a bank; `tasvieh bench ledger|restore|api|rtgs`\nmeasure the writer, its start-up, the API and SATNA.")
 	return nil
 }
 
