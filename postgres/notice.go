@@ -103,3 +103,27 @@ func RailObjectsWhere(ctx context.Context, pool *pgxpool.Pool, kind, field strin
 	}
 	return out, rows.Err()
 }
+
+// RailObjectsByID reads the rail rows of one kind with the given ids (at most RailObjectsMax), in one query:
+// a rail that decides a batch looks up all its orders at once.
+func RailObjectsByID(ctx context.Context, pool *pgxpool.Pool, kind string, ids []string) (map[string]RailObject, error) {
+	if len(ids) > RailObjectsMax {
+		return nil, fmt.Errorf("postgres: rail objects %s: %d ids, more than %d", kind, len(ids), RailObjectsMax)
+	}
+	rows, err := pool.Query(ctx, `SELECT id, status, body::text, updated_at FROM rail_objects WHERE kind = $1 AND id = ANY($2)`, kind, ids)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: rail objects %s: %w", kind, err)
+	}
+	out := make(map[string]RailObject, len(ids))
+	for rows.Next() {
+		o := RailObject{Kind: kind}
+		var body string
+		if err := rows.Scan(&o.ID, &o.Status, &body, &o.UpdatedAt); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("postgres: rail objects %s: %w", kind, err)
+		}
+		o.Body = []byte(body)
+		out[o.ID] = o
+	}
+	return out, rows.Err()
+}

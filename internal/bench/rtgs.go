@@ -22,7 +22,7 @@ type RTGSOptions struct {
 
 // DefaultRTGSOptions are the figures the README reports.
 func DefaultRTGSOptions() RTGSOptions {
-	return RTGSOptions{Duration: 5 * time.Second, Callers: 512, GridlockOrders: 100_000}
+	return RTGSOptions{Duration: 5 * time.Second, Callers: 2048, GridlockOrders: 100_000}
 }
 
 // RTGSResult is what `tasvieh bench rtgs --json` prints.
@@ -35,6 +35,7 @@ type RTGSResult struct {
 	GridlockCommitMs     *float64 `json:"gridlock_commit_ms"`
 	GridlockSettled      int      `json:"gridlock_settled"`
 	Errors               int64    `json:"errors"`
+	FirstError           string   `json:"first_error,omitempty"`
 }
 
 // RTGS measures SATNA on a running in-process server srv (simulated clock on a business day in hours):
@@ -55,8 +56,9 @@ func RTGS(ctx context.Context, srv *server.Server, opts RTGSOptions) (RTGSResult
 			Reference: fmt.Sprintf("b-%d", seq.Add(1))}
 	}
 	var errs atomic.Int64
+	var first atomic.Value
 	var err error
-	if res.OrdersPerSec, err = submitFor(ctx, srv, opts, &errs, interbank); err != nil {
+	if res.OrdersPerSec, err = submitFor(ctx, srv, opts, &errs, &first, interbank); err != nil {
 		return res, err
 	}
 	type payer struct{ bank, sheba, name string }
@@ -89,10 +91,13 @@ func RTGS(ctx context.Context, srv *server.Server, opts RTGSOptions) (RTGSResult
 		return p.bank, api.SATNAOrderRequest{Type: "customer", PayerSHEBA: p.sheba, PayerName: p.name, PayeeSHEBA: q.sheba,
 			PayeeName: q.name, AmountRial: 150_000_000, Reference: fmt.Sprintf("c-%d", seq.Add(1))}
 	}
-	if res.CustomerOrdersPerSec, err = submitFor(ctx, srv, opts, &errs, customer); err != nil {
+	if res.CustomerOrdersPerSec, err = submitFor(ctx, srv, opts, &errs, &first, customer); err != nil {
 		return res, err
 	}
 	res.Errors = errs.Load()
+	if e, ok := first.Load().(string); ok {
+		res.FirstError = e
+	}
 	res.RowsPerOrder = 1 // its status row (upserted as it moves); plus two events, one per bank
 
 	// The gridlock: GridlockOrders queued orders among the members, balances a tenth of what they owe.
@@ -124,7 +129,7 @@ func RTGS(ctx context.Context, srv *server.Server, opts RTGSOptions) (RTGSResult
 }
 
 // submitFor runs opts.Callers submitters for opts.Duration and answers the orders decided per second.
-func submitFor(ctx context.Context, srv *server.Server, opts RTGSOptions, errs *atomic.Int64,
+func submitFor(ctx context.Context, srv *server.Server, opts RTGSOptions, errs *atomic.Int64, first *atomic.Value,
 	next func(*rand.Rand) (string, api.SATNAOrderRequest)) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Duration)
 	defer cancel()
@@ -142,6 +147,7 @@ func submitFor(ctx context.Context, srv *server.Server, opts RTGSOptions, errs *
 				switch {
 				case err != nil && ctx.Err() == nil:
 					errs.Add(1)
+					first.CompareAndSwap(nil, err.Error())
 				case err == nil && (o.Status == "settled" || o.Status == "credited" || o.Status == "queued"):
 					done.Add(1)
 				}

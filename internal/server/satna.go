@@ -260,13 +260,17 @@ func (r *satna) SubmitOrder(ctx context.Context, bank string, req api.SATNAOrder
 		return api.SATNAOrder{}, false, err
 	}
 	defer release()
-	if old, ok, err := r.load(ctx, o.ID); err != nil {
-		return api.SATNAOrder{}, false, err
-	} else if ok {
-		if !sameRequest(old, o, req) {
-			return api.SATNAOrder{}, false, api.Errorf(api.CodeReferenceReused, "reference %q was used for another order (%s)", req.Reference, old.ID).WithField("reference")
+	// The repeat look-up: for an order due now the batcher makes it, one query for its whole batch; the other
+	// paths (a rejection, the warehouse) look up here, before they write.
+	repeat := func() (api.SATNAOrder, bool, error) {
+		old, ok, err := r.load(ctx, o.ID)
+		if err != nil || !ok {
+			return api.SATNAOrder{}, ok, err
 		}
-		return old.SATNAOrder, false, nil
+		if !sameRequest(old, o, req) {
+			return api.SATNAOrder{}, true, api.Errorf(api.CodeReferenceReused, "reference %q was used for another order (%s)", req.Reference, old.ID).WithField("reference")
+		}
+		return old.SATNAOrder, true, nil
 	}
 	p, err := s.profile(now)
 	if err != nil {
@@ -277,6 +281,9 @@ func (r *satna) SubmitOrder(ctx context.Context, bank string, req api.SATNAOrder
 		return api.SATNAOrder{}, false, err
 	}
 	if e := stateless(rej); e != nil {
+		if old, found, err := repeat(); found || err != nil {
+			return old, false, err // a repeat of a stored order answers the original, whatever the rules say now
+		}
 		return api.SATNAOrder{}, false, e
 	}
 	if rej == nil {
@@ -290,6 +297,9 @@ func (r *satna) SubmitOrder(ctx context.Context, bank string, req api.SATNAOrder
 		rec.EffectiveDate = o.EffectiveDate.String()
 	}
 	if rej != nil {
+		if old, found, err := repeat(); found || err != nil {
+			return old, false, err
+		}
 		rec.Status, rec.Code = "rejected", rej.Code.String()
 		return rec.SATNAOrder, true, r.notice(ctx, rec, now)
 	}
@@ -298,6 +308,9 @@ func (r *satna) SubmitOrder(ctx context.Context, bank string, req api.SATNAOrder
 		return api.SATNAOrder{}, false, err
 	}
 	if warehoused {
+		if old, found, err := repeat(); found || err != nil {
+			return old, false, err
+		}
 		t := after.In(calendar.Tehran)
 		rec.Status, rec.SettleAfter = "warehoused", &t
 		rec.EffectiveDate = calendar.DateOf(t).String()
@@ -311,29 +324,32 @@ func (r *satna) SubmitOrder(ctx context.Context, bank string, req api.SATNAOrder
 	}
 	res := make(chan settleRes, 1)
 	select {
-	case r.submits <- settleReq{rec: rec, o: o, done: res}:
+	case r.submits <- settleReq{rec: rec, o: o, req: req, done: res}:
 	case <-ctx.Done():
 		return api.SATNAOrder{}, false, ctx.Err()
 	}
-	out := <-res // the batcher always answers: the order is decided or its decision failed
-	return out.out.SATNAOrder, true, out.err
+	out := <-res // the batcher always answers: the order is decided, found to be a repeat, or its decision failed
+	return out.out.SATNAOrder, !out.repeat, out.err
 }
 
 // settleReq is an order due now, handed to the batcher; settleRes its outcome.
 type settleReq struct {
 	rec  satnaRecord
 	o    rtgs.Order
+	req  api.SATNAOrderRequest
 	done chan settleRes
 }
 
 type settleRes struct {
-	out satnaRecord
-	err error
+	out    satnaRecord
+	repeat bool
+	err    error
 }
 
-// submitBatchMax bounds one batch of orders decided together: three transfers, two events and a row each
-// stay well inside one request of the store (postgres.RequestTransfersMax 8,192; rows and events 16,384).
-const submitBatchMax = 1024
+// submitBatchMax bounds one batch of orders decided together: one look-up of its repeats
+// (postgres.RailObjectsMax ids), and three transfers, two events and a row each, well inside one request of
+// the store (postgres.RequestTransfersMax 8,192; rows and events 16,384).
+const submitBatchMax = postgres.RailObjectsMax
 
 // claim takes the right to submit order id; a second submission of the same id waits for the first to end.
 func (r *satna) claim(ctx context.Context, id rtgs.OrderID) (func(), error) {
@@ -386,10 +402,46 @@ func (r *satna) batcher(ctx context.Context) {
 }
 
 func (r *satna) decideBatch(ctx context.Context, batch []settleReq) {
+	// Repeats first, for the whole batch in one query: a repeat answers its original (or reference_reused),
+	// and takes no part in the decision.
+	ids := make([]string, len(batch))
+	for i, q := range batch {
+		ids[i] = q.rec.ID
+	}
+	found, err := postgres.RailObjectsByID(ctx, r.s.pool, kindSATNAOrder, ids)
+	if err != nil {
+		for _, q := range batch {
+			q.done <- settleRes{err: err}
+		}
+		return
+	}
+	fresh := batch[:0:0]
+	for _, q := range batch {
+		row, ok := found[q.rec.ID]
+		if !ok {
+			fresh = append(fresh, q)
+			continue
+		}
+		var old satnaRecord
+		if err := json.Unmarshal(row.Body, &old); err != nil {
+			q.done <- settleRes{err: err}
+			continue
+		}
+		old.Status = row.Status
+		if !sameRequest(old, q.o, q.req) {
+			q.done <- settleRes{err: api.Errorf(api.CodeReferenceReused, "reference %q was used for another order (%s)", q.req.Reference, old.ID).WithField("reference")}
+			continue
+		}
+		q.done <- settleRes{out: old, repeat: true}
+	}
+	batch = fresh
+	if len(batch) == 0 {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	outs := make([]satnaRecord, len(batch))
-	err := r.decide(ctx, func(x *postgres.Decision) error {
+	err = r.decide(ctx, func(x *postgres.Decision) error {
 		settled, queued := false, false
 		for i, q := range batch {
 			out, err := r.settleIn(x, q.rec, q.o, true)
@@ -451,7 +503,7 @@ func (r *satna) decideBatch(ctx context.Context, batch []settleReq) {
 	r.s.relay.Notify()
 	r.s.deliver.Kick()
 	for i, q := range batch {
-		q.done <- settleRes{outs[i], err}
+		q.done <- settleRes{out: outs[i], err: err}
 	}
 }
 

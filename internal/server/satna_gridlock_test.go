@@ -1,7 +1,10 @@
 package server_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/tasvieh/tasvieh/api"
@@ -48,6 +51,44 @@ func TestSATNAThreeBankGridlockClearedByOffsetting(t *testing.T) {
 	w.must(http.StatusOK, http.MethodGet, "/v1/operator/satna/queue", w.operator(), nil, &q)
 	if len(q.Orders) != 0 {
 		t.Errorf("queue after offsetting: %+v", q.Orders)
+	}
+	w.audit()
+}
+
+// TestSATNAManyAtOnceFillBatches: more concurrent orders than one batch holds (its repeat look-up takes at most
+// postgres.RailObjectsMax ids) all settle, each once — found by `tasvieh bench rtgs` with 2,048 callers.
+func TestSATNAManyAtOnceFillBatches(t *testing.T) {
+	w := boot(t, "1404/02/01 09:00")
+	const n = 1500
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			from, to := "017", "012"
+			if i%2 == 1 {
+				from, to = "012", "017"
+			}
+			o, created, err := w.srv.SubmitSATNA(context.Background(), from, api.SATNAOrderRequest{Type: "interbank",
+				ReceiverBank: to, AmountRial: 1_000, Reference: fmt.Sprintf("many-%d", i)})
+			if err == nil && (!created || o.Status != "settled") {
+				err = fmt.Errorf("order %d: created %v, status %s", i, created, o.Status)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var a api.SettlementAccount
+	w.must(http.StatusOK, http.MethodGet, "/v1/settlement-account", w.bank("017"), nil, &a)
+	if a.BalanceRial != server.FundingDefault { // as many orders each way, of the same amount
+		t.Errorf("017's balance %d, want %d", a.BalanceRial, server.FundingDefault)
 	}
 	w.audit()
 }
