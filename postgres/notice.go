@@ -87,21 +87,30 @@ func RailObjectsWhere(ctx context.Context, pool *pgxpool.Pool, kind, field strin
 		WHERE kind = $1 AND id > $2 AND ($3::text = '' OR body->>$3 = ANY($4))
 			AND (coalesce(cardinality($5::text[]), 0) = 0 OR status = ANY($5))
 		ORDER BY id LIMIT $6`, kind, after, field, values, statuses, limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: rail objects %s: %w", kind, err)
-	}
 	var out []RailObject
+	err = scanRailObjects(kind, rows, err, func(o RailObject) { out = append(out, o) })
+	return out, err
+}
+
+// scanRailObjects reads rows of (id, status, body, updated_at) of one kind, as RailObjects, into f.
+func scanRailObjects(kind string, rows pgx.Rows, err error, f func(RailObject)) error {
+	if err != nil {
+		return fmt.Errorf("postgres: rail objects %s: %w", kind, err)
+	}
+	defer rows.Close()
 	for rows.Next() {
 		o := RailObject{Kind: kind}
 		var body string
 		if err := rows.Scan(&o.ID, &o.Status, &body, &o.UpdatedAt); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("postgres: rail objects %s: %w", kind, err)
+			return fmt.Errorf("postgres: rail objects %s: %w", kind, err)
 		}
 		o.Body = []byte(body)
-		out = append(out, o)
+		f(o)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: rail objects %s: %w", kind, err)
+	}
+	return nil
 }
 
 // RailObjectsByID reads the rail rows of one kind with the given ids (at most RailObjectsMax), in one query:
@@ -111,19 +120,7 @@ func RailObjectsByID(ctx context.Context, pool *pgxpool.Pool, kind string, ids [
 		return nil, fmt.Errorf("postgres: rail objects %s: %d ids, more than %d", kind, len(ids), RailObjectsMax)
 	}
 	rows, err := pool.Query(ctx, `SELECT id, status, body::text, updated_at FROM rail_objects WHERE kind = $1 AND id = ANY($2)`, kind, ids)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: rail objects %s: %w", kind, err)
-	}
 	out := make(map[string]RailObject, len(ids))
-	for rows.Next() {
-		o := RailObject{Kind: kind}
-		var body string
-		if err := rows.Scan(&o.ID, &o.Status, &body, &o.UpdatedAt); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("postgres: rail objects %s: %w", kind, err)
-		}
-		o.Body = []byte(body)
-		out[o.ID] = o
-	}
-	return out, rows.Err()
+	err = scanRailObjects(kind, rows, err, func(o RailObject) { out[o.ID] = o })
+	return out, err
 }

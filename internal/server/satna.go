@@ -74,50 +74,46 @@ func newSATNA(ctx context.Context, s *Server) (*satna, error) {
 func (r *satna) reload(ctx context.Context) error {
 	r.queue, r.warehouse, r.queued = rtgs.NewQueue(), map[rtgs.OrderID]satnaRecord{}, map[rtgs.OrderID]satnaRecord{}
 	r.due = map[rtgs.OrderID]satnaRecord{}
-	for after := ""; ; {
-		rows, err := postgres.RailObjectsWhere(ctx, r.s.pool, kindReturnDue, "", nil, []string{"due"}, after, postgres.RailObjectsMax)
+	err := r.eachRow(ctx, kindReturnDue, []string{"due"}, func(row postgres.RailObject) error {
+		rec, err := decode(row) // its body keeps the order's status (settled); the row's is "due"
 		if err != nil {
 			return err
 		}
-		for _, row := range rows {
-			var rec satnaRecord
-			if err := json.Unmarshal(row.Body, &rec); err != nil {
-				return fmt.Errorf("server: satna return due %s: %w", row.ID, err)
-			}
-			id, err := rtgs.ParseOrderID(rec.ID)
-			if err != nil {
-				return err
-			}
-			r.due[id] = rec
-		}
-		if len(rows) < postgres.RailObjectsMax {
-			break
-		}
-		after = rows[len(rows)-1].ID
+		id, err := rtgs.ParseOrderID(rec.ID)
+		r.due[id] = rec
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	after := ""
-	for {
-		rows, err := postgres.RailObjectsWhere(ctx, r.s.pool, kindSATNAOrder, "", nil, []string{"warehoused", "queued"}, after, postgres.RailObjectsMax)
+	return r.eachRow(ctx, kindSATNAOrder, []string{"warehoused", "queued"}, func(row postgres.RailObject) error {
+		rec, err := orderRecord(row)
+		if err != nil {
+			return err
+		}
+		o, err := rec.order()
+		if err != nil {
+			return err
+		}
+		if row.Status == "warehoused" {
+			r.warehouse[o.ID] = rec
+			return nil
+		}
+		r.queued[o.ID] = rec
+		return r.queue.Add(o)
+	})
+}
+
+// eachRow calls f for every rail row of kind with one of statuses, paging by id.
+func (r *satna) eachRow(ctx context.Context, kind string, statuses []string, f func(postgres.RailObject) error) error {
+	for after := ""; ; {
+		rows, err := postgres.RailObjectsWhere(ctx, r.s.pool, kind, "", nil, statuses, after, postgres.RailObjectsMax)
 		if err != nil {
 			return err
 		}
 		for _, row := range rows {
-			var rec satnaRecord
-			if err := json.Unmarshal(row.Body, &rec); err != nil {
-				return fmt.Errorf("server: satna order %s: %w", row.ID, err)
-			}
-			rec.Status = row.Status
-			o, err := rec.order()
-			if err != nil {
+			if err := f(row); err != nil {
 				return err
-			}
-			if row.Status == "queued" {
-				if err := r.queue.Add(o); err != nil {
-					return err
-				}
-				r.queued[o.ID] = rec
-			} else {
-				r.warehouse[o.ID] = rec
 			}
 		}
 		if len(rows) < postgres.RailObjectsMax {
@@ -125,6 +121,22 @@ func (r *satna) reload(ctx context.Context) error {
 		}
 		after = rows[len(rows)-1].ID
 	}
+}
+
+// decode reads a rail row's body as an order record.
+func decode(row postgres.RailObject) (satnaRecord, error) {
+	var rec satnaRecord
+	if err := json.Unmarshal(row.Body, &rec); err != nil {
+		return rec, fmt.Errorf("server: %s %s: %w", row.Kind, row.ID, err)
+	}
+	return rec, nil
+}
+
+// orderRecord reads an order's row: its body, with the row's status.
+func orderRecord(row postgres.RailObject) (satnaRecord, error) {
+	rec, err := decode(row)
+	rec.Status = row.Status
+	return rec, err
 }
 
 // decide runs f as a decision of the writer; when it fails or does not commit, the rail's memory is rebuilt
@@ -422,12 +434,11 @@ func (r *satna) decideBatch(ctx context.Context, batch []settleReq) {
 			fresh = append(fresh, q)
 			continue
 		}
-		var old satnaRecord
-		if err := json.Unmarshal(row.Body, &old); err != nil {
+		old, err := orderRecord(row)
+		if err != nil {
 			q.done <- settleRes{err: err}
 			continue
 		}
-		old.Status = row.Status
 		if !sameRequest(old, q.o, q.req) {
 			q.done <- settleRes{err: api.Errorf(api.CodeReferenceReused, "reference %q was used for another order (%s)", q.req.Reference, old.ID).WithField("reference")}
 			continue
@@ -529,12 +540,8 @@ func (r *satna) load(ctx context.Context, id rtgs.OrderID) (satnaRecord, bool, e
 	if err != nil || !ok {
 		return satnaRecord{}, ok, err
 	}
-	var rec satnaRecord
-	if err := json.Unmarshal(o.Body, &rec); err != nil {
-		return rec, false, err
-	}
-	rec.Status = o.Status
-	return rec, true, nil
+	rec, err := orderRecord(o)
+	return rec, err == nil, err
 }
 
 // events are an order's notifications to both its banks for its current status.
@@ -1176,11 +1183,10 @@ func (r *satna) SATNAOrders(ctx context.Context, bank, status, direction, cursor
 			return out, err
 		}
 		for _, row := range rows {
-			var rec satnaRecord
-			if err := json.Unmarshal(row.Body, &rec); err != nil {
+			rec, err := orderRecord(row)
+			if err != nil {
 				return out, err
 			}
-			rec.Status = row.Status
 			if direction == "" && rec.SenderBank != bank && rec.ReceiverBank != bank {
 				continue
 			}
