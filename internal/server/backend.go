@@ -603,17 +603,16 @@ func (b backend) SetSimulation(ctx context.Context, code string, x api.Simulatio
 }
 
 // nameOf names an account of ledger 1 for statements.
-func (w *world) nameOf(id ledger.ID) string {
-	if id == AccountID(ledger.LedgerCBI, KeyIssuance) {
-		return "CBI issuance"
-	}
+func (w *world) nameOf(id ledger.ID) string { return w.names[id] }
+
+// nameAccounts names ledger 1's accounts once (deriving an account's id hashes its key: a statement line
+// must not derive one per member).
+func (w *world) nameAccounts() {
+	w.names = map[ledger.ID]string{AccountID(ledger.LedgerCBI, KeyIssuance): "CBI issuance"}
 	for _, c := range w.members {
-		if id == AccountID(ledger.LedgerCBI, KeySettlement(c)) {
-			x, _ := w.base.ByCode(c)
-			return x.Label()
-		}
+		x, _ := w.base.ByCode(c)
+		w.names[AccountID(ledger.LedgerCBI, KeySettlement(c))] = x.Label()
 	}
-	return ""
 }
 
 // customersOf answers a book's generated customers, generating them once.

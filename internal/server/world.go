@@ -57,6 +57,7 @@ type world struct {
 	state     map[string]bankState
 	books     map[string]bookRecord
 	customers map[string][]sim.Customer // generated once per bank, for the directory
+	names     map[ledger.ID]string      // ledger 1's accounts by id, for statements
 	cardKey   []byte
 
 	stateVersion uint64          // counts changes of state, so the cached registry knows it is stale
@@ -86,6 +87,7 @@ func openWorld(ctx context.Context, s *Server) (*world, error) {
 	if err := w.loadKey(ctx); err != nil {
 		return nil, err
 	}
+	w.nameAccounts()
 	if err := w.layOutCBI(ctx); err != nil {
 		return nil, err
 	}
