@@ -30,6 +30,11 @@ func (s stub) Bank(ctx context.Context, code string) (Bank, error) {
 }
 
 func (s stub) Liquidity(ctx context.Context, req LiquidityRequest) (Liquidity, error) {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return Liquidity{}, ctx.Err()
+	}
 	return Liquidity{BankCode: req.BankCode, Status: "applied"}, s.err
 }
 
@@ -127,6 +132,21 @@ func TestEveryRequestHasADeadline(t *testing.T) {
 	ts := serve(t, stub{delay: time.Hour}, 50*time.Millisecond)
 	if status, e := call(t, ts, "GET", "/v1/banks/017", bankKey, ""); status != 504 || e.Code != CodeTimeout {
 		t.Errorf("a backend past the deadline: %d %+v", status, e)
+	}
+}
+
+// TestASlowRequestWithABodyKeepsItsConnection: a request with a body that takes longer than huma's default
+// body-read deadline (5 s) answers, and so does the next request on the same keep-alive connection. Before the
+// fix huma set that deadline after checkBody had read the body and left it: net/http's background read failed
+// 5 s later and cancelled the connection's context, so both failed with "context canceled" (500). Found by a
+// large SATNA offsetting set under -race.
+func TestASlowRequestWithABodyKeepsItsConnection(t *testing.T) {
+	ts := serve(t, stub{delay: 5500 * time.Millisecond}, 30*time.Second)
+	if status, e := call(t, ts, "POST", "/v1/operator/liquidity", opKey, `{"bank_code":"017","amount_rial":1,"reference":"r"}`); status != 200 {
+		t.Errorf("the slow request: %d %+v", status, e)
+	}
+	if status, e := call(t, ts, "POST", "/v1/operator/liquidity", opKey, `{"bank_code":"017","amount_rial":1,"reference":"s"}`); status != 200 {
+		t.Errorf("the next request on the connection: %d %+v", status, e)
 	}
 }
 

@@ -296,7 +296,12 @@ func Register[I, O any](s *Server, r route, h func(ctx context.Context, p Princi
 		DefaultStatus: r.status,
 		Errors:        dedupe(errs),
 		MaxBodyBytes:  BodyBytesMax + 1, // huma refuses a body of MaxBodyBytes itself; checkBody enforces BodyBytesMax
-		Metadata:      map[string]any{"access": r.access},
+		// checkBody has read the body under its own deadline, and cleared it. Huma's default (5 s) would set a
+		// read deadline again and leave it: net/http's background read, already waiting for the next request,
+		// then fails after 5 s and cancels the CONNECTION's context — this request's and every later one's on
+		// the same keep-alive connection ("context canceled"). Found by a SATNA request slower than 5 s.
+		BodyReadTimeout: -1,
+		Metadata:        map[string]any{"access": r.access},
 	}
 	if r.access != accessPublic {
 		op.Security = []map[string][]string{{"bearer": {}}}

@@ -38,7 +38,8 @@ type Source interface {
 	// later (a writer's transaction still open): the relay only moves up, and per key Kafka keeps the order
 	// it publishes in. The postgres outbox guarantees this by making writers take turns.
 	Pending(ctx context.Context, limit int) ([]outbox.Event, error)
-	// MarkSent records that the events with these sequences reached Kafka, so Pending skips them.
+	// MarkSent records that the events with these sequences reached Kafka, so Pending skips them. seqs are
+	// what Pending returned (a prefix of the unsent events): a Source may keep only the highest, as a cursor.
 	MarkSent(ctx context.Context, seqs []int64) error
 	// Lag counts the events Pending would still return, and gives the CreatedAt of the oldest of them
 	// (the zero time when there are none).

@@ -10,7 +10,8 @@ package postgres
 //   - each deferred rail R keeps a clearing account 'clearing:' || R in every book, and the rail records each
 //     bank's unsettled net as the row ('clearing.position', R || ':' || code) with body->>'net_rial' (positive:
 //     the bank owes). A book's clearing balance (credits less debits: what its customers paid in, less what
-//     was paid out to them) equals its bank's position, and a rail's positions sum to zero across banks.
+//     was paid out to them) equals its bank's position, and a rail's positions sum to zero across banks;
+//   - the transit accounts 'satna:offset' are at zero unless a large offsetting set is being completed.
 
 // bookSources are the audit's scans of the books.
 var bookSources = []auditSource{{
@@ -43,6 +44,18 @@ var bookSources = []auditSource{{
 		bad: "c.held <> c.net",
 		finding: "format('book %s: clearing account %s (%s) holds %s rial but the rail''s unsettled net for the bank is %s', " +
 			"c.ledger, c.id, c.external_key, c.held, c.net)",
+	}},
+}, {
+	// A large SATNA offsetting set moves its nets through the transit accounts 'satna:offset' (ledger 1 and
+	// each book) at its commit point and its orders' legs after it (internal/server/satna_offset.go): between
+	// the two, chunks are pending; otherwise every transit account is at zero.
+	name: "books: offsetting transit",
+	from: `(SELECT a.ledger, a.id, a.credits_posted::numeric - a.debits_posted AS held, a.credits_pending, a.debits_pending
+		FROM accounts a WHERE a.external_key = 'satna:offset'
+		AND NOT EXISTS (SELECT 1 FROM rail_objects WHERE kind = 'satna.offset.chunk' AND status = 'pending')) t`,
+	checks: []auditCheck{{
+		bad:     "t.held <> 0 OR t.credits_pending <> 0 OR t.debits_pending <> 0",
+		finding: "format('ledger %s: offsetting transit %s holds %s rial with no offsetting set being completed', t.ledger, t.id, t.held)",
 	}},
 }, {
 	name: "books: clearing positions",

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,7 +26,8 @@ type Outbox struct{ pool *pgxpool.Pool }
 // NewOutbox returns the outbox of the pool's schema.
 func NewOutbox(pool *pgxpool.Pool) *Outbox { return &Outbox{pool: pool} }
 
-// Pending returns up to limit unsent events in increasing seq order.
+// Pending returns up to limit unsent events in increasing seq order: those above the relay's cursor
+// (migration 008).
 //
 // Every unsent row it does not return — one beyond limit, or one whose transaction has not committed yet —
 // has a higher seq than every row it returns, so a relay that publishes what Pending returns, marks it sent
@@ -33,7 +35,7 @@ func NewOutbox(pool *pgxpool.Pool) *Outbox { return &Outbox{pool: pool} }
 // so no transaction with a higher seq can have committed either (see Outbox).
 func (o *Outbox) Pending(ctx context.Context, limit int) ([]outbox.Event, error) {
 	rows, err := o.pool.Query(ctx, `SELECT seq, id, topic, key, type, payload, created_at FROM outbox
-		WHERE sent_at IS NULL ORDER BY seq LIMIT $1`, limit)
+		WHERE seq > (SELECT seq FROM outbox_relay) ORDER BY seq LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: outbox pending: %w", err)
 	}
@@ -52,9 +54,15 @@ func (o *Outbox) Pending(ctx context.Context, limit int) ([]outbox.Event, error)
 	return events, nil
 }
 
-// MarkSent records that these events reached Kafka.
+// MarkSent records that these events reached Kafka, and with them every event below the highest of seqs:
+// the relay marks what Pending returned, a prefix of what is unsent, so the outbox keeps one cursor
+// (migration 008) rather than a mark on every row. The cursor only moves up.
 func (o *Outbox) MarkSent(ctx context.Context, seqs []int64) error {
-	_, err := o.pool.Exec(ctx, "UPDATE outbox SET sent_at = now() WHERE seq = ANY($1) AND sent_at IS NULL", seqs)
+	if len(seqs) == 0 {
+		return nil
+	}
+	top := slices.Max(seqs)
+	_, err := o.pool.Exec(ctx, "UPDATE outbox_relay SET seq = $1 WHERE seq < $1", top)
 	if err != nil {
 		return fmt.Errorf("postgres: outbox mark sent: %w", err)
 	}
@@ -64,7 +72,7 @@ func (o *Outbox) MarkSent(ctx context.Context, seqs []int64) error {
 // Unsent counts the events not yet relayed.
 func (o *Outbox) Unsent(ctx context.Context) (int64, error) {
 	var n int64
-	if err := o.pool.QueryRow(ctx, "SELECT count(*) FROM outbox WHERE sent_at IS NULL").Scan(&n); err != nil {
+	if err := o.pool.QueryRow(ctx, "SELECT count(*) FROM outbox WHERE seq > (SELECT seq FROM outbox_relay)").Scan(&n); err != nil {
 		return 0, fmt.Errorf("postgres: outbox unsent: %w", err)
 	}
 	return n, nil
@@ -73,11 +81,12 @@ func (o *Outbox) Unsent(ctx context.Context) (int64, error) {
 // Lag reports how far the relay is behind: how many committed events are not yet marked sent, and the
 // CreatedAt of the oldest of them (the zero time when there are none). CreatedAt is on the writer's injected
 // clock, so the caller computes the age on the same clock. Events of transactions still open are not counted:
-// they are not pending yet. It counts over the partial index of unsent rows, so it costs in proportion to
-// the backlog, not to the table.
+// they are not pending yet. It costs in proportion to
+// the backlog, not to the table (a range of the primary key above the cursor).
 func (o *Outbox) Lag(ctx context.Context) (unsent int64, oldest time.Time, err error) {
 	var at pgtype.Timestamptz
-	if err := o.pool.QueryRow(ctx, "SELECT count(*), min(created_at) FROM outbox WHERE sent_at IS NULL").Scan(&unsent, &at); err != nil {
+	if err := o.pool.QueryRow(ctx, `SELECT count(*), min(created_at) FROM outbox
+		WHERE seq > (SELECT seq FROM outbox_relay)`).Scan(&unsent, &at); err != nil {
 		return 0, time.Time{}, fmt.Errorf("postgres: outbox lag: %w", err)
 	}
 	if at.Valid {
@@ -118,15 +127,25 @@ func uuidText(u pgtype.UUID) string {
 // event relayed before the restart but not yet consumed is then in neither Kafka nor the outbox's pending
 // rows. Consumers deduplicate by event id, so republishing is safe.
 //
-// Nothing calls it by itself: the relay does not, and as of this writing neither does cmd/tasvieh, so a
-// restart on the embedded broker does not republish anything unless the caller does. Call it on start, when
-// kafka.Cluster.Embedded reports true, before the relay runs — never while a relay runs: that relay would then
-// publish old events after newer ones it had already published, and one key's events would reach Kafka out
-// of seq order. It rewrites every row ever relayed, in one transaction, so its cost grows with the table.
+// Nothing calls it by itself: the relay does not. internal/server calls it on start, when
+// kafka.Cluster.Embedded reports true, before the relay runs — never call it while a relay runs: that relay
+// would then publish old events after newer ones it had already published, and one key's events would reach
+// Kafka out of seq order. It moves the cursor back to zero (migration 008); the count reads the primary key.
 func (o *Outbox) ResetSent(ctx context.Context) (int64, error) {
-	tag, err := o.pool.Exec(ctx, "UPDATE outbox SET sent_at = NULL WHERE sent_at IS NOT NULL")
+	var n int64
+	err := pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
+		var top int64
+		if err := tx.QueryRow(ctx, "SELECT seq FROM outbox_relay FOR UPDATE").Scan(&top); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM outbox WHERE seq <= $1", top).Scan(&n); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "UPDATE outbox_relay SET seq = 0")
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("postgres: outbox reset: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }

@@ -280,6 +280,21 @@ func (s *Store) Decide(ctx context.Context, d func(*Decision)) error {
 	return err
 }
 
+// DecideStart is Decide without waiting: it queues d for the writer and returns what waits for the answer
+// (Decide's), which the caller must call once. A caller may start several decisions before it waits for the
+// first: the writer runs them in the order they were started, each on the state the previous ones decided,
+// and its persister writes them in that order — so if one does not commit, none after it in the same
+// epoch does either (they answer ErrNotApplied or ErrOutcomeUnknown). That is how a rail keeps its own
+// decisions flowing while each waits to be durable. An error of the start itself (the store closed, ctx
+// done) means d will never run.
+func (s *Store) DecideStart(ctx context.Context, d func(*Decision)) (wait func() error, err error) {
+	r := &request{kind: kindDecide, decide: d}
+	if err := s.send(ctx, r); err != nil {
+		return nil, err
+	}
+	return func() error { _, err := s.wait(ctx, r); return err }, nil
+}
+
 // requestKind tells what a request asks of the writer.
 type requestKind uint8
 
@@ -330,19 +345,32 @@ type reply struct {
 }
 
 func (s *Store) call(ctx context.Context, r *request) (reply, error) {
+	if err := s.send(ctx, r); err != nil {
+		return reply{}, err
+	}
+	return s.wait(ctx, r)
+}
+
+// send queues r for the writer.
+func (s *Store) send(ctx context.Context, r *request) error {
 	r.reply = make(chan reply, 1)
 	select {
 	case <-s.stop:
-		return reply{}, s.closedErr()
+		return s.closedErr()
 	default:
 	}
 	select {
 	case s.reqs <- r:
+		return nil
 	case <-s.stop:
-		return reply{}, s.closedErr()
+		return s.closedErr()
 	case <-ctx.Done():
-		return reply{}, ctx.Err()
+		return ctx.Err()
 	}
+}
+
+// wait waits for the answer to a request sent.
+func (s *Store) wait(ctx context.Context, r *request) (reply, error) {
 	select {
 	case rep := <-r.reply:
 		return rep, rep.err

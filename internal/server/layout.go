@@ -2,6 +2,10 @@ package server
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/tasvieh/tasvieh/ids"
 	"github.com/tasvieh/tasvieh/ledger"
@@ -44,7 +48,43 @@ func BookLedger(code string) ledger.LedgerID {
 // AccountID is the id of the account with a key in a ledger: derived, so laying out the books again after a
 // restart names the same accounts, and a rail can name an account without a look-up.
 func AccountID(l ledger.LedgerID, key string) ledger.ID {
-	return ledger.ID(ids.Derive("tasvieh.account", fmt.Sprint(uint32(l)), key))
+	if !layoutKey(key) {
+		return deriveAccount(l, key)
+	}
+	k := layoutAccount{l, key}
+	if id, ok := layoutIDs.Load(k); ok {
+		return id.(ledger.ID)
+	}
+	id := deriveAccount(l, key)
+	layoutIDs.Store(k, id)
+	return id
+}
+
+func deriveAccount(l ledger.LedgerID, key string) ledger.ID {
+	return ledger.ID(ids.Derive("tasvieh.account", strconv.FormatUint(uint64(l), 10), key))
+}
+
+// layoutIDs caches the ids of the layout's own accounts (settlement accounts, mirrors, equity, fee, suspense,
+// clearing): every order names several, and each derivation is a SHA-256. Customers' accounts are not
+// cached — their keys come from requests, and the cache must stay bounded: at most a handful of keys for
+// each of the 1,000 possible bank codes, in each of at most 1,001 ledgers.
+var layoutIDs sync.Map // layoutAccount → ledger.ID
+
+type layoutAccount struct {
+	l   ledger.LedgerID
+	key string
+}
+
+// layoutKey reports whether key names one of the layout's own accounts.
+func layoutKey(key string) bool {
+	switch key {
+	case KeyIssuance, KeyCBIFee, KeyMirror, KeyEquity, KeyFee, KeySuspense, KeySATNAOffset:
+		return true
+	}
+	if code, ok := strings.CutPrefix(key, "bank:"); ok {
+		return len(code) == 3 && strings.Trim(code, "0123456789") == ""
+	}
+	return slices.ContainsFunc(clearingRails, func(r string) bool { return key == KeyClearing(r) })
 }
 
 // derivedTransfer is the id of a set-up transfer (funding, openings): derived from what it does, so doing it

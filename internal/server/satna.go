@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -27,6 +29,8 @@ const (
 	CodeSATNAFee       uint16 = 101 // the SATNA fee, payer → the sending bank's fee income
 	CodeSATNAReturn    uint16 = 102 // a return's legs: suspense → mirror, settlement → settlement, mirror → the original payer
 	CodeSATNAReturnFee uint16 = 103 // the return fee the receiving bank keeps, suspense → its fee income
+	CodeSATNAMirrorNet uint16 = 104 // a simulated bank's mirror following its interbank orders of one decision, net, against its equity
+	CodeSATNAOffset    uint16 = 105 // a large offsetting set: its nets at the CBI and its orders' legs in the books (satna_offset.go)
 )
 
 const kindSATNAOrder = "satna.order"
@@ -41,13 +45,20 @@ type satnaRecord struct {
 // order rows at start), every change of an order written with its money or as a notice. One mutex orders
 // every SATNA decision: an order's status and its money never disagree, whatever runs at once.
 type satna struct {
-	s         *Server
-	mu        sync.Mutex
-	queue     *rtgs.Queue
-	warehouse map[rtgs.OrderID]satnaRecord
-	queued    map[rtgs.OrderID]satnaRecord
-	due       map[rtgs.OrderID]satnaRecord // settled into a receiver's suspense, its return not yet funded
-	later     []outbox.Event               // notifications of a decision's moneyless changes, written after it
+	s          *Server
+	mu         sync.Mutex
+	queue      *rtgs.Queue
+	warehouse  map[rtgs.OrderID]satnaRecord
+	queued     map[rtgs.OrderID]satnaRecord
+	due        map[rtgs.OrderID]satnaRecord // settled into a receiver's suspense, its return not yet funded
+	later      []outbox.Event               // notifications of the running decision's moneyless changes
+	poisoned   bool                         // a decision failed: those behind it decide nothing (writer's goroutine)
+	stale      bool                         // memory may run ahead of the rows: rebuild before deciding again
+	nets       map[string]int64             // the running decision's interbank mirror movements, per bank (flushNets)
+	netsSeed   string                       // the first order they came from
+	bigSet     []rtgs.Order                 // an offsetting set too large for one request, for afterDecisions
+	offsetting []offsetChunk                // committed large sets' chunks still to complete (satna_offset.go)
+	chunkFault func() error                 // tests: fails the completion of large sets' chunks
 
 	submits    chan settleReq // orders due now, for the batcher
 	inflightMu sync.Mutex
@@ -63,6 +74,9 @@ func newSATNA(ctx context.Context, s *Server) (*satna, error) {
 	if err := r.reload(ctx); err != nil {
 		return nil, err
 	}
+	r.mu.Lock()
+	r.afterDecisions(ctx) // a large offsetting set committed before a crash completes before anything else
+	r.mu.Unlock()
 	s.openHooks = append(s.openHooks, r.dayOpen)
 	s.closeHooks = append(s.closeHooks, r.dayClose)
 	return r, nil
@@ -86,6 +100,11 @@ func (r *satna) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	members, err := r.loadOffsetting(ctx)
+	if err != nil {
+		return err
+	}
+	r.bigSet = nil
 	return r.eachRow(ctx, kindSATNAOrder, []string{"warehoused", "queued"}, func(row postgres.RailObject) error {
 		rec, err := orderRecord(row)
 		if err != nil {
@@ -94,6 +113,9 @@ func (r *satna) reload(ctx context.Context) error {
 		o, err := rec.order()
 		if err != nil {
 			return err
+		}
+		if members[o.ID] {
+			return nil // final at the CBI, in a committed offsetting set: completed, not queued again
 		}
 		if row.Status == "warehoused" {
 			r.warehouse[o.ID] = rec
@@ -139,30 +161,113 @@ func orderRecord(row postgres.RailObject) (satnaRecord, error) {
 	return rec, err
 }
 
-// decide runs f as a decision of the writer; when it fails or does not commit, the rail's memory is rebuilt
-// from the rows, since f may have moved orders in the queue.
+// decide runs f as a decision of the writer and waits for it; when it fails or does not commit, the rail's
+// memory is rebuilt from the rows, since f may have moved orders in the queue. The caller holds r.mu.
 func (r *satna) decide(ctx context.Context, f func(x *postgres.Decision) error) error {
-	var derr error
-	r.later = nil
-	err := r.s.store.Decide(ctx, func(x *postgres.Decision) { derr = f(x) })
-	if err == nil && len(r.later) > 0 {
-		// The rows are committed; their notifications follow (ids derived, so a repeat is skipped).
-		if nerr := postgres.Notice(ctx, r.s.pool, r.s.clk.Now(), nil, r.later); nerr != nil {
-			r.s.log.Warn("server: satna: notifications after a decision", "err", nerr)
-		}
-		r.later = nil
-	}
-	if err == nil && derr == nil {
-		return nil
-	}
-	if rerr := r.reload(context.WithoutCancel(ctx)); rerr != nil {
-		r.s.log.Error("server: satna: reloading after a failed decision", "err", rerr)
-	}
+	r.resync(ctx)
+	d, err := r.start(ctx, f)
 	if err != nil {
 		return storeErr(err)
 	}
-	return derr
+	err = r.end(ctx, d)
+	r.resync(ctx)
+	return err
 }
+
+// decision is one SATNA decision started in the writer and not yet ended.
+type decision struct {
+	done  chan struct{}  // closed once the writer has answered
+	werr  error          // the writer's answer
+	derr  error          // what f answered
+	later []outbox.Event // notifications of its moneyless changes, written once it has committed
+}
+
+// errEarlierFailed answers a decision started behind one that failed: it decided nothing.
+var errEarlierFailed = api.Errorf(api.CodeUnavailable, "not decided: an earlier SATNA decision failed; retry")
+
+// start queues f as a decision of the writer without waiting for it (postgres.Store.DecideStart): the caller,
+// holding r.mu, may start the next before this one is durable, each deciding on the memory and balances the
+// previous left, in order. Between start and end the caller must not touch the rail's memory: f owns it, on
+// the writer's goroutine. Once f fails, every decision behind it decides nothing (errEarlierFailed) until the
+// memory is rebuilt (resync).
+func (r *satna) start(ctx context.Context, f func(x *postgres.Decision) error) (*decision, error) {
+	d := &decision{}
+	wait, err := r.s.store.DecideStart(ctx, func(x *postgres.Decision) {
+		r.later = nil
+		if r.poisoned {
+			d.derr = errEarlierFailed
+			return
+		}
+		d.derr = f(x)
+		if err := r.flushNets(x); err != nil && d.derr == nil {
+			d.derr = err
+		}
+		if d.derr != nil {
+			r.poisoned = true
+		}
+		d.later, r.later = r.later, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.done = make(chan struct{})
+	go func() {
+		d.werr = wait()
+		close(d.done)
+	}()
+	return d, nil
+}
+
+// end waits for a decision started, writes its notifications once it has committed, and answers its error.
+// A decision that failed or did not commit leaves the memory stale: the caller resyncs once no decision of
+// its own is in flight.
+func (r *satna) end(ctx context.Context, d *decision) error {
+	<-d.done
+	err := d.werr
+	if err == nil && len(d.later) > 0 {
+		// The rows are committed; their notifications follow (ids derived, so a repeat is skipped).
+		if nerr := postgres.Notice(ctx, r.s.pool, r.s.clk.Now(), nil, d.later); nerr != nil {
+			r.s.log.Warn("server: satna: notifications after a decision", "err", nerr)
+		}
+	}
+	if err == nil && d.derr == nil {
+		return nil
+	}
+	r.stale = true
+	if err != nil {
+		return storeErr(err)
+	}
+	return d.derr
+}
+
+// resync rebuilds the memory from the rows after a decision that failed or did not commit, once the writer
+// has recovered (a barrier decision goes through only then, after the writer has waited for its old
+// backend to end, so the rows are final). The caller holds r.mu and has ended every decision it started.
+func (r *satna) resync(ctx context.Context) {
+	if !r.stale {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	for attempt := 0; attempt < resyncBarrierTries; attempt++ {
+		bctx, cancel := context.WithTimeout(ctx, resyncBarrierWait)
+		err := r.s.store.Decide(bctx, func(*postgres.Decision) {})
+		cancel()
+		if err == nil || errors.Is(err, postgres.ErrClosed) {
+			break
+		}
+	}
+	if err := r.reload(ctx); err != nil {
+		r.s.log.Error("server: satna: reloading after a failed decision", "err", err)
+		return // still stale: the next decision's caller tries again
+	}
+	r.stale, r.poisoned = false, false
+}
+
+// How long resync waits for the writer to recover before it reloads anyway.
+const (
+	resyncBarrierTries = 20
+	resyncBarrierWait  = 500 * time.Millisecond
+)
 
 // order is the engine's view of a record.
 func (rec satnaRecord) order() (rtgs.Order, error) {
@@ -346,10 +451,11 @@ func (r *satna) SubmitOrder(ctx context.Context, bank string, req api.SATNAOrder
 
 // settleReq is an order due now, handed to the batcher; settleRes its outcome.
 type settleReq struct {
-	rec  satnaRecord
-	o    rtgs.Order
-	req  api.SATNAOrderRequest
-	done chan settleRes
+	rec     satnaRecord
+	o       rtgs.Order
+	req     api.SATNAOrderRequest
+	done    chan settleRes
+	release bool // out of the warehouse at day open: its row exists, it is no repeat
 }
 
 type settleRes struct {
@@ -390,32 +496,98 @@ func (r *satna) claim(ctx context.Context, id rtgs.OrderID) (func(), error) {
 
 // batcher decides the orders due now in batches: as many as are waiting (up to submitBatchMax) in one
 // decision of the writer, on its stable balances, so that the durable write is shared; a release and an
-// offsetting pass follow each batch.
+// offsetting pass follow each batch. It keeps up to satnaPipelineMax batches in flight: while one is being
+// written, the next is decided on what the previous left (postgres.Store.DecideStart), so the rail's work
+// and the database's overlap. It holds r.mu while any batch is in flight, and lets go after at most
+// satnaHoldMax batches, so that the rail's other decisions (a revocation, the day's jobs) get their turn.
 func (r *satna) batcher(ctx context.Context) {
 	for {
-		var batch []settleReq
+		var first settleReq
 		select {
 		case <-ctx.Done():
 			return
-		case q := <-r.submits:
-			batch = append(batch, q)
+		case first = <-r.submits:
 		}
-	fill:
-		for len(batch) < submitBatchMax {
+		r.mu.Lock()
+		r.resync(ctx)
+		var flight []*batchRun
+		var held []func()
+		started := 0
+		next := &first
+		for next != nil || len(flight) > 0 {
+			if next != nil {
+				if run := r.startBatch(ctx, r.fill(*next)); run != nil {
+					flight = append(flight, run)
+				}
+				started++
+				next = nil
+			}
+			more := r.submits
+			if started >= satnaHoldMax || len(flight) >= satnaPipelineMax {
+				more = nil // no new batch: end the oldest first
+			}
+			if len(flight) == 0 {
+				select {
+				case q := <-more:
+					next = &q
+				default:
+				}
+				continue
+			}
 			select {
-			case q := <-r.submits:
-				batch = append(batch, q)
-			default:
-				break fill
+			case q := <-more:
+				next = &q
+			case <-flight[0].d.done:
+				if answer := r.finishBatch(ctx, flight[0]); flight[0].big {
+					held = append(held, answer)
+				} else {
+					answer()
+				}
+				flight = flight[1:]
 			}
 		}
-		r.decideBatch(ctx, batch)
+		r.resync(ctx)
+		r.afterDecisions(ctx)
+		r.mu.Unlock()
+		for _, answer := range held { // what the large set made of their orders is in the rows now
+			answer()
+		}
 	}
 }
 
-func (r *satna) decideBatch(ctx context.Context, batch []settleReq) {
-	// Repeats first, for the whole batch in one query: a repeat answers its original (or reference_reused),
-	// and takes no part in the decision.
+// Pipelining of the batcher: batches in flight at once, and batches per hold of r.mu.
+const (
+	satnaPipelineMax = 3
+	satnaHoldMax     = 16
+)
+
+// fill gathers, after first, the orders already waiting, up to submitBatchMax.
+func (r *satna) fill(first settleReq) []settleReq {
+	batch := []settleReq{first}
+	for len(batch) < submitBatchMax {
+		select {
+		case q := <-r.submits:
+			batch = append(batch, q)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// batchRun is a batch whose decision is in flight.
+type batchRun struct {
+	big   bool // a large offsetting set waits: answer once afterDecisions has settled it
+	batch []settleReq
+	outs  []satnaRecord
+	still []bool // per order queued: still queued when its decision ended (else an offsetting set took it)
+	d     *decision
+}
+
+// startBatch answers the batch's repeats (one query for the whole batch: a repeat answers its original, or
+// reference_reused, and takes no part in the decision) and starts the decision of the others. nil when
+// nothing was left to decide or the decision could not start (its orders are answered).
+func (r *satna) startBatch(ctx context.Context, batch []settleReq) *batchRun {
 	ids := make([]string, len(batch))
 	for i, q := range batch {
 		ids[i] = q.rec.ID
@@ -425,12 +597,12 @@ func (r *satna) decideBatch(ctx context.Context, batch []settleReq) {
 		for _, q := range batch {
 			q.done <- settleRes{err: err}
 		}
-		return
+		return nil
 	}
 	fresh := batch[:0:0]
 	for _, q := range batch {
 		row, ok := found[q.rec.ID]
-		if !ok {
+		if !ok || q.release {
 			fresh = append(fresh, q)
 			continue
 		}
@@ -445,21 +617,32 @@ func (r *satna) decideBatch(ctx context.Context, batch []settleReq) {
 		}
 		q.done <- settleRes{out: old, repeat: true}
 	}
-	batch = fresh
-	if len(batch) == 0 {
-		return
+	if len(fresh) == 0 {
+		return nil
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	outs := make([]satnaRecord, len(batch))
-	err = r.decide(ctx, func(x *postgres.Decision) error {
+	run := &batchRun{batch: fresh, outs: make([]satnaRecord, len(fresh)), still: make([]bool, len(fresh))}
+	d, err := r.start(ctx, func(x *postgres.Decision) error {
 		settled, queued := false, false
-		for i, q := range batch {
+		for i, q := range run.batch {
+			if q.release {
+				if _, still := r.warehouse[q.o.ID]; !still { // revoked since: nothing to do
+					run.outs[i] = q.rec
+					run.outs[i].Status = "revoked"
+					continue
+				}
+				delete(r.warehouse, q.o.ID)
+				if rj := r.stillOpen(q.o); rj != nil {
+					out := q.rec
+					out.Status, out.Code, out.SettleAfter = "rejected", rj.Code.String(), nil
+					run.outs[i] = out
+					continue
+				}
+			}
 			out, err := r.settleIn(x, q.rec, q.o, true)
 			if err != nil {
 				return err
 			}
-			outs[i] = out
+			run.outs[i] = out
 			switch out.Status {
 			case "queued":
 				queued = true
@@ -472,14 +655,38 @@ func (r *satna) decideBatch(ctx context.Context, batch []settleReq) {
 				settled = true
 			}
 		}
+		var err error
 		switch {
 		case settled:
-			return r.releaseIn(x) // ends with an offsetting pass
+			err = r.releaseIn(x) // ends with an offsetting pass
 		case queued:
-			return r.offsetIn(x)
+			err = r.offsetIn(x)
+		}
+		// Still here, on the writer's goroutine: which of the orders it queued an offsetting set took at once,
+		// and whether a set too large for this decision waits for afterDecisions.
+		for i, q := range run.batch {
+			if run.outs[i].Status == "queued" {
+				_, run.still[i] = r.queued[q.o.ID]
+			}
+		}
+		run.big = r.bigSet != nil
+		return err
+	})
+	if err != nil {
+		for _, q := range fresh {
+			q.done <- settleRes{err: storeErr(err)}
 		}
 		return nil
-	})
+	}
+	run.d = d
+	return run
+}
+
+// finishBatch waits for a batch's decision, writes what it moved no money for (the notifications of the
+// orders it queued, the rows and notifications of those it rejected) and answers every order. It touches
+// no memory of the rail: the decisions behind it may be running.
+func (r *satna) finishBatch(ctx context.Context, run *batchRun) (answer func()) {
+	err := r.end(ctx, run.d)
 	now := r.s.clk.Now()
 	var rows []postgres.Row
 	var events []outbox.Event
@@ -489,19 +696,14 @@ func (r *satna) decideBatch(ctx context.Context, batch []settleReq) {
 		}
 		rows, events = nil, nil
 	}
-	for i := range batch {
+	for i := range run.batch {
 		if err != nil {
 			break
 		}
-		out := outs[i]
+		out := run.outs[i]
 		switch out.Status {
 		case "queued":
 			events = append(events, r.events(out, now)...)
-			if _, still := r.queued[batch[i].o.ID]; !still { // settled at once by an offsetting set
-				if latest, found, lerr := r.load(ctx, batch[i].o.ID); lerr == nil && found {
-					outs[i] = latest
-				}
-			}
 		case "rejected":
 			rows = append(rows, postgres.Row{Kind: kindSATNAOrder, ID: out.ID, Status: out.Status, Body: mustJSON(out)})
 			events = append(events, r.events(out, now)...)
@@ -513,8 +715,17 @@ func (r *satna) decideBatch(ctx context.Context, batch []settleReq) {
 	flush()
 	r.s.relay.Notify()
 	r.s.deliver.Kick()
-	for i, q := range batch {
-		q.done <- settleRes{out: outs[i], err: err}
+	return func() {
+		for i, q := range run.batch {
+			if err == nil && run.outs[i].Status == "queued" && (!run.still[i] || run.big) {
+				// Taken by an offsetting set (at once, or by the large set after the decision): answer what
+				// the order is now.
+				if latest, found, lerr := r.load(ctx, q.o.ID); lerr == nil && found {
+					run.outs[i] = latest
+				}
+			}
+			q.done <- settleRes{out: run.outs[i], err: err}
+		}
 	}
 }
 
@@ -547,6 +758,7 @@ func (r *satna) load(ctx context.Context, id rtgs.OrderID) (satnaRecord, bool, e
 // events are an order's notifications to both its banks for its current status.
 func (r *satna) events(rec satnaRecord, at time.Time) []outbox.Event {
 	var out []outbox.Event
+	payload := json.RawMessage(mustJSON(rec.SATNAOrder)) // once for both banks
 	for _, b := range []string{rec.SenderBank, rec.ReceiverBank} {
 		typ := "satna.order." + rec.Status
 		if b == rec.ReceiverBank && rec.Status == "settled" && rec.ReturnOf == "" && rec.Type == "customer" && !r.s.world.live(b) {
@@ -554,7 +766,7 @@ func (r *satna) events(rec satnaRecord, at time.Time) []outbox.Event {
 			typ = "satna.order.incoming"
 		}
 		if r.s.world.isMember(b) {
-			out = append(out, notification(b, typ, at, rec.SATNAOrder, rec.ID, rec.Status))
+			out = append(out, notification(b, typ, at, payload, rec.ID, rec.Status))
 		}
 	}
 	return out
@@ -647,17 +859,17 @@ func (r *satna) notice(ctx context.Context, rec satnaRecord, at time.Time) error
 // settlement at the CBI, mirror → payee (or → suspense when the payee cannot be credited) in the receiver's
 // book (when simulated). It answers the status the order will have: credited when the payee is credited in
 // the chain, settled otherwise.
-func (r *satna) legs(x *postgres.Decision, rec satnaRecord) ([]ledger.Transfer, string, string) {
+func (r *satna) legs(x *postgres.Decision, rec satnaRecord) ([]ledger.Transfer, string, string, []mirrorNet) {
 	w := r.s.world
 	id := ledger.ID(ids.Derive("tasvieh.satna.transfer", rec.ID))
 	leg := func(name string) ledger.ID { return ledger.ID(deriveFrom(id, name)) }
 	var t []ledger.Transfer
 	ref := cutBytes(rec.Reference, ledger.ReferenceLenMax)
+	var nets []mirrorNet
 	if rec.Type == "interbank" && w.live(rec.SenderBank) {
-		// The bank's own money: its book's mirror follows its settlement account, against its equity.
-		book := BookLedger(rec.SenderBank)
-		t = append(t, ledger.Transfer{ID: leg("payer"), DebitAccountID: AccountID(book, KeyEquity), CreditAccountID: AccountID(book, KeyMirror),
-			Amount: rec.AmountRial, Ledger: book, Code: CodeSATNAOrder, Reference: ref})
+		// The bank's own money: its book's mirror follows its settlement account, against its equity — once per
+		// decision, net of all its interbank orders in it (mirrorNets), not once per order.
+		nets = append(nets, mirrorNet{rec.SenderBank, -rec.AmountRial})
 	}
 	if rec.Type == "customer" && w.live(rec.SenderBank) {
 		book := BookLedger(rec.SenderBank)
@@ -673,24 +885,22 @@ func (r *satna) legs(x *postgres.Decision, rec satnaRecord) ([]ledger.Transfer, 
 		CreditAccountID: AccountID(ledger.LedgerCBI, KeySettlement(rec.ReceiverBank)), Amount: rec.AmountRial,
 		Ledger: ledger.LedgerCBI, Code: CodeSATNAOrder, Reference: ref})
 	status, reason := "settled", ""
-	if w.live(rec.ReceiverBank) {
+	if w.live(rec.ReceiverBank) && rec.Type == "interbank" {
+		nets = append(nets, mirrorNet{rec.ReceiverBank, rec.AmountRial})
+	}
+	if w.live(rec.ReceiverBank) && rec.Type == "customer" {
 		book := BookLedger(rec.ReceiverBank)
 		to := AccountID(book, KeySuspense)
-		if rec.Type == "interbank" {
-			to = AccountID(book, KeyEquity)
-		}
-		if rec.Type == "customer" {
-			a, ok := x.AccountByKey(book, rec.PayeeSHEBA)
-			switch {
-			case !ok:
-				reason = "account_not_found"
-			case a.Flags&ledger.FlagClosed != 0:
-				reason = "account_closed"
-			case a.Flags&ledger.FlagBlocked != 0:
-				reason = "account_blocked"
-			default:
-				to, status = a.ID, "credited"
-			}
+		a, ok := x.AccountByKey(book, rec.PayeeSHEBA)
+		switch {
+		case !ok:
+			reason = "account_not_found"
+		case a.Flags&ledger.FlagClosed != 0:
+			reason = "account_closed"
+		case a.Flags&ledger.FlagBlocked != 0:
+			reason = "account_blocked"
+		default:
+			to, status = a.ID, "credited"
 		}
 		t = append(t, ledger.Transfer{ID: leg("payee"), DebitAccountID: AccountID(book, KeyMirror), CreditAccountID: to,
 			Amount: rec.AmountRial, Ledger: book, Code: CodeSATNAOrder, Reference: ref})
@@ -698,7 +908,65 @@ func (r *satna) legs(x *postgres.Decision, rec satnaRecord) ([]ledger.Transfer, 
 	for i := range t[:len(t)-1] {
 		t[i].Flags |= ledger.FlagLinked
 	}
-	return t, status, reason
+	return t, status, reason, nets
+}
+
+// mirrorNet is how much an interbank order moves a simulated bank's mirror: positive when its settlement
+// account is credited (the mirror debited), negative when debited.
+type mirrorNet struct {
+	bank string
+	rial int64
+}
+
+// addNets records an applied order's mirror movements for the decision's end (flushNets). On the writer's
+// goroutine.
+func (r *satna) addNets(nets []mirrorNet, order string) {
+	for _, n := range nets {
+		if r.nets == nil {
+			r.nets, r.netsSeed = map[string]int64{}, order
+		}
+		r.nets[n.bank] += n.rial
+	}
+}
+
+// flushNets ends a decision that settled interbank orders: each simulated bank's mirror follows its
+// settlement account by the net of those orders, against its equity, in one transfer per bank — so the
+// mirror equals the settlement account again before anything else is decided, in the same batch, and an
+// interbank order costs one transfer (settlement to settlement) rather than three. The transfers' ids are
+// derived from the decision's first such order, which settles once. It runs whether or not the decision
+// failed part way: what was applied stays applied, and its mirrors must follow.
+func (r *satna) flushNets(x *postgres.Decision) error {
+	if len(r.nets) == 0 {
+		return nil
+	}
+	defer func() { r.nets, r.netsSeed = nil, "" }()
+	var t []ledger.Transfer
+	for _, bank := range slices.Sorted(maps.Keys(r.nets)) {
+		v := r.nets[bank]
+		if v == 0 {
+			continue
+		}
+		book := BookLedger(bank)
+		mirror, equity := AccountID(book, KeyMirror), AccountID(book, KeyEquity)
+		tr := ledger.Transfer{ID: ledger.ID(ids.Derive("tasvieh.satna.mirror-net", r.netsSeed, bank)), DebitAccountID: mirror,
+			CreditAccountID: equity, Amount: v, Ledger: book, Code: CodeSATNAMirrorNet, Reference: "satna interbank net"}
+		if v < 0 {
+			tr.DebitAccountID, tr.CreditAccountID, tr.Amount = equity, mirror, -v
+		}
+		t = append(t, tr)
+	}
+	for len(t) > 0 { // at most one per bank: 1,000 codes fit one request, but stay within its bound anyway
+		n := min(len(t), postgres.RequestTransfersMax)
+		res, ok, err := x.Propose(postgres.Submission{Transfers: t[:n]})
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("server: satna: mirror nets refused: %v", res)
+		}
+		t = t[n:]
+	}
+	return nil
 }
 
 // settleOrQueue settles an order at once when its sender's settlement account covers it, else queues it.
@@ -777,7 +1045,7 @@ func (r *satna) settleIn(x *postgres.Decision, rec satnaRecord, o rtgs.Order, qu
 		rec.Status = "queued"
 		return rec, nil
 	}
-	t, status, reason := r.legs(x, rec)
+	t, status, reason, nets := r.legs(x, rec)
 	now := x.Now().In(calendar.Tehran)
 	rec.Status, rec.Reason, rec.SettledAt, rec.SettleAfter = status, reason, &now, nil
 	evs := r.events(rec, now)
@@ -792,6 +1060,7 @@ func (r *satna) settleIn(x *postgres.Decision, rec satnaRecord, o rtgs.Order, qu
 	if !ok {
 		return rec, fmt.Errorf("server: satna: order %s's chain refused: %v", rec.ID, res)
 	}
+	r.addNets(nets, rec.ID)
 	if reason != "" && rec.Type == "customer" && rec.ReturnOf == "" {
 		return r.returnOrDue(x, rec, o, reason)
 	}
@@ -998,6 +1267,7 @@ func (r *satna) offsetIn(x *postgres.Decision) error {
 	var chain []ledger.Transfer
 	recs := make([]satnaRecord, len(set))
 	reasons := make([]string, len(set))
+	var setNets []mirrorNet
 	paying := map[string]int64{}
 	for i, o := range set {
 		rec := r.queued[o.ID]
@@ -1008,14 +1278,23 @@ func (r *satna) offsetIn(x *postgres.Decision) error {
 				return putBack("a payer cannot cover its order")
 			}
 		}
-		t, status, reason := r.legs(x, rec)
+		t, status, reason, nets := r.legs(x, rec)
 		t[len(t)-1].Flags |= ledger.FlagLinked
 		chain = append(chain, t...)
+		setNets = append(setNets, nets...)
 		rec.Status, rec.Reason, rec.SettledAt = status, reason, &now
 		recs[i], reasons[i] = rec, reason
 	}
 	if len(chain) > postgres.RequestTransfersMax {
-		return putBack(fmt.Sprintf("its chain of %d transfers is more than one request holds", len(chain)))
+		// Too large for one request: it stays queued for now, and the holder of r.mu settles it in two
+		// stages once this decision has ended (satna_offset.go).
+		r.bigSet = slices.Clone(set)
+		for _, o := range set {
+			if err := r.queue.Add(o); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	chain[len(chain)-1].Flags &^= ledger.FlagLinked
 	for i := range chain {
@@ -1035,6 +1314,7 @@ func (r *satna) offsetIn(x *postgres.Decision) error {
 	if !ok {
 		return putBack(fmt.Sprint("the ledger refused the netted chain: ", res))
 	}
+	r.addNets(setNets, recs[0].ID)
 	for i, o := range set {
 		delete(r.queued, o.ID)
 		if reasons[i] != "" && recs[i].Type == "customer" {
@@ -1050,10 +1330,14 @@ func (r *satna) offsetIn(x *postgres.Decision) error {
 func (r *satna) release(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.decide(ctx, r.releaseIn)
+	err := r.decide(ctx, r.releaseIn)
+	r.afterDecisions(ctx)
+	return err
 }
 
-// dayOpen releases the warehouse: every order whose business day opens at or before at.
+// dayOpen releases the warehouse: every order whose business day opens at or before at, in the order they
+// were received, through the batcher (so that a holiday's worth of orders settles in shared decisions, not
+// one decision each). The state checks run again on release: a bank suspended since rejects its orders.
 func (r *satna) dayOpen(ctx context.Context, _ calendar.Date, at time.Time) error {
 	r.mu.Lock()
 	var due []satnaRecord
@@ -1062,39 +1346,34 @@ func (r *satna) dayOpen(ctx context.Context, _ calendar.Date, at time.Time) erro
 			due = append(due, rec)
 		}
 	}
+	r.mu.Unlock()
 	sort.Slice(due, func(i, j int) bool {
 		if !due[i].ReceivedAt.Equal(due[j].ReceivedAt) {
 			return due[i].ReceivedAt.Before(due[j].ReceivedAt)
 		}
 		return due[i].ID < due[j].ID
 	})
-	r.mu.Unlock()
+	results := make([]chan settleRes, 0, len(due))
 	for _, rec := range due {
 		o, err := rec.order()
 		if err != nil {
 			return err
 		}
-		r.mu.Lock()
-		if _, still := r.warehouse[o.ID]; !still { // revoked meanwhile
-			r.mu.Unlock()
-			continue
-		}
-		// The banks may have been suspended since: the state checks run again on release.
-		if rej := r.stillOpen(o); rej != nil {
-			rec.Status, rec.Code, rec.SettleAfter = "rejected", rej.Code.String(), nil
-			err = r.notice(ctx, rec, at)
-		} else {
-			_, err = r.settleOrQueue(ctx, rec, o)
-		}
-		if err == nil {
-			delete(r.warehouse, o.ID)
-		}
-		r.mu.Unlock()
-		if err != nil {
-			return err
+		res := make(chan settleRes, 1)
+		select {
+		case r.submits <- settleReq{rec: rec, o: o, done: res, release: true}:
+			results = append(results, res)
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
-	return nil
+	var first error
+	for _, res := range results {
+		if out := <-res; out.err != nil && first == nil {
+			first = out.err // still warehoused: the job's retry releases it
+		}
+	}
+	return first
 }
 
 // dayClose cancels every order still queued at end of day, and tells its sender why.
@@ -1145,6 +1424,9 @@ func (r *satna) RevokeOrder(ctx context.Context, bank, id string) (api.SATNAOrde
 		return api.SATNAOrder{}, api.Errorf(api.CodeNotFound, "no such order of yours") // only its sender revokes
 	}
 	st, _ := rtgs.ParseStatus(rec.Status)
+	if r.offsetMember(rec.ID) {
+		st = rtgs.StatusSettled // final at the CBI in an offsetting set whose book legs are still to come
+	}
 	switch rtgs.Revoke(st) {
 	case rtgs.CodeOK:
 	case rtgs.CodeIrrevocable:

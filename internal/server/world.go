@@ -97,6 +97,10 @@ func openWorld(ctx context.Context, s *Server) (*world, error) {
 			if err := w.layOutBook(ctx, code); err != nil {
 				return nil, err
 			}
+			// Accounts added to the layout since the book was laid out (a repeat answers exists).
+			if err := createAll(ctx, w.s, []ledger.Account{transitAccount(BookLedger(code), code)}); err != nil {
+				return nil, err
+			}
 		}
 		if err := w.fund(ctx, code); err != nil {
 			return nil, err
@@ -246,6 +250,12 @@ func createAll(ctx context.Context, s *Server, accts []ledger.Account) error {
 	return nil
 }
 
+// transitAccount is a ledger's transit account for large offsetting sets (satna_offset.go): either sign
+// while a set completes, zero once it has.
+func transitAccount(l ledger.LedgerID, owner string) ledger.Account {
+	return account(l, KeySATNAOffset, ledger.KindSuspense, ledger.FlagNegativeAllowed, owner+" SATNA offsetting transit")
+}
+
 func account(l ledger.LedgerID, key string, kind ledger.AccountKind, flags ledger.AccountFlags, name string) ledger.Account {
 	return ledger.Account{ID: AccountID(l, key), Ledger: l, Kind: kind, Flags: flags, Name: name, ExternalKey: key}
 }
@@ -255,6 +265,7 @@ func (w *world) layOutCBI(ctx context.Context) error {
 	accts := []ledger.Account{
 		account(ledger.LedgerCBI, KeyIssuance, ledger.KindIssuance, ledger.FlagNegativeAllowed, "CBI issuance"),
 		account(ledger.LedgerCBI, KeyCBIFee, ledger.KindFee, 0, "CBI fees"),
+		transitAccount(ledger.LedgerCBI, "CBI"),
 	}
 	for _, code := range w.members {
 		b, _ := w.atStart.ByCode(code)
@@ -375,6 +386,7 @@ func (w *world) layOutBook(ctx context.Context, code string) error {
 		account(l, KeyEquity, ledger.KindEquity, ledger.FlagNegativeAllowed, code+" equity"),
 		account(l, KeyFee, ledger.KindFee, 0, code+" fee income"),
 		account(l, KeySuspense, ledger.KindSuspense, 0, code+" suspense"),
+		transitAccount(l, code),
 	}
 	for _, r := range clearingRails {
 		accts = append(accts, account(l, KeyClearing(r), ledger.KindClearing, ledger.FlagNegativeAllowed, code+" "+r+" clearing"))
@@ -507,7 +519,12 @@ func (w *world) resync(ctx context.Context, code string) error {
 // notify builds a notification for a bank, with an id derived from what it reports, so that telling it again
 // (a job run again after a crash) is skipped.
 func notification(bank, typ string, at time.Time, data any, idParts ...string) outbox.Event {
-	payload, _ := json.Marshal(data)
+	var payload []byte
+	if raw, ok := data.(json.RawMessage); ok {
+		payload = raw // already marshalled (shared by the notifications of one change): as is, not compacted again
+	} else {
+		payload, _ = json.Marshal(data)
+	}
 	id := derivedTransfer(append([]string{"notification", bank, typ}, idParts...)...)
 	return outbox.Event{ID: ledger.ID(id).String(), Topic: TopicNotifications, Key: bank, Type: typ, Payload: payload, CreatedAt: at}
 }
