@@ -105,7 +105,7 @@ func New(cfg Config) (*Server, error) {
 		"bearer": {Type: "http", Scheme: "bearer", Description: "a member bank's key, or the operator's"},
 	}
 	s.api = humago.New(s.mux, hc)
-	s.api.UseMiddleware(s.authenticate, s.checkBody)
+	s.api.UseMiddleware(s.authenticate, s.checkBody, s.keepAccept)
 	s.mux.HandleFunc("/", s.notFound)
 	registerPlatform(s)
 	return s, nil
