@@ -176,15 +176,7 @@ func RegisterSATNA(s *Server, b SATNABackend) {
 			o, err := b.ReturnOrder(ctx, p.Bank, in.ID, in.Body.Reason)
 			return &o, err
 		})
-	Register(s, route{id: "satna-statement", method: http.MethodGet, path: "/v1/satna/statements/{date}",
-		summary: "The caller's settlement account over a Tehran day: opening balance, every movement, closing balance",
-		tag:     "satna", access: accessBank, errors: []int{http.StatusUnprocessableEntity}},
-		func(ctx context.Context, p Principal, in *struct {
-			Date string `path:"date" maxLength:"10" doc:"YYYY-MM-DD (Gregorian) or Jalali YYYY-MM-DD (a year below 1700)"`
-		}) (*Statement, error) {
-			st, err := b.Statement(ctx, p.Bank, in.Date)
-			return &st, err
-		})
+	registerStatement(s, b)
 	Register(s, route{id: "satna-queue", method: http.MethodGet, path: "/v1/operator/satna/queue",
 		summary: "Every queued and warehoused SATNA order", tag: "operator", access: accessOperator},
 		func(ctx context.Context, _ Principal, _ *struct{}) (*struct {

@@ -105,7 +105,7 @@ func New(cfg Config) (*Server, error) {
 		"bearer": {Type: "http", Scheme: "bearer", Description: "a member bank's key, or the operator's"},
 	}
 	s.api = humago.New(s.mux, hc)
-	s.api.UseMiddleware(s.authenticate, s.checkBody)
+	s.api.UseMiddleware(s.authenticate, s.checkBody, s.keepAccept)
 	s.mux.HandleFunc("/", s.notFound)
 	registerPlatform(s)
 	return s, nil
@@ -277,39 +277,9 @@ func SetStatus(ctx context.Context, status int) {
 // Every error the handler returns is turned into the error body; anything not an *Error is logged and
 // answered as internal.
 func Register[I, O any](s *Server, r route, h func(ctx context.Context, p Principal, in *I) (*O, error)) {
-	errs := append([]int(nil), r.errors...)
-	if r.access != accessPublic {
-		errs = append(errs, http.StatusUnauthorized, http.StatusServiceUnavailable, http.StatusGatewayTimeout)
-	}
-	if r.access == accessOperator || r.access == accessBank {
-		errs = append(errs, http.StatusForbidden)
-	}
-	if _, body := reflect.TypeFor[I]().FieldByName("Body"); body {
-		errs = append(errs, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity)
-	}
-	op := huma.Operation{
-		OperationID:   r.id,
-		Method:        r.method,
-		Path:          r.path,
-		Summary:       r.summary,
-		Tags:          []string{r.tag},
-		DefaultStatus: r.status,
-		Errors:        dedupe(errs),
-		MaxBodyBytes:  BodyBytesMax + 1, // huma refuses a body of MaxBodyBytes itself; checkBody enforces BodyBytesMax
-		// checkBody has read the body under its own deadline, and cleared it. Huma's default (5 s) would set a
-		// read deadline again and leave it: net/http's background read, already waiting for the next request,
-		// then fails after 5 s and cancels the CONNECTION's context — this request's and every later one's on
-		// the same keep-alive connection ("context canceled"). Found by a SATNA request slower than 5 s.
-		BodyReadTimeout: -1,
-		Metadata:        map[string]any{"access": r.access},
-	}
-	if r.access != accessPublic {
-		op.Security = []map[string][]string{{"bearer": {}}}
-	}
-	success := r.status
-	if success == 0 {
-		success = http.StatusOK
-	}
+	_, body := reflect.TypeFor[I]().FieldByName("Body")
+	op := s.operation(r, body)
+	success := op.DefaultStatus
 	huma.Register(s.api, op, func(ctx context.Context, in *I) (*struct {
 		Status int
 		Body   *O
@@ -319,17 +289,7 @@ func Register[I, O any](s *Server, r route, h func(ctx context.Context, p Princi
 		ctx = context.WithValue(ctx, statusKey{}, &status)
 		out, err := h(ctx, p, in)
 		if err != nil {
-			if e, ok := asError(err); ok {
-				return nil, e
-			}
-			if s.cfg.Classify != nil {
-				if e := s.cfg.Classify(err); e != nil {
-					s.log.Warn("api: request failed", "operation", r.id, "code", e.Code, "err", err)
-					return nil, e
-				}
-			}
-			s.log.Error("api: request failed", "operation", r.id, "err", err)
-			return nil, Errorf(CodeInternal, "internal error; the server log has the details")
+			return nil, s.failure(r.id, err)
 		}
 		return &struct {
 			Status int
@@ -351,6 +311,61 @@ func Register[I, O any](s *Server, r route, h func(ctx context.Context, p Princi
 			o.Responses[strconv.Itoa(st)] = &resp
 		}
 	}
+}
+
+// operation is r as huma's operation: its access, and the error statuses every route of that access can give
+// (and, when the input has a body, those of reading one).
+func (s *Server) operation(r route, body bool) huma.Operation {
+	errs := append([]int(nil), r.errors...)
+	if r.access != accessPublic {
+		errs = append(errs, http.StatusUnauthorized, http.StatusServiceUnavailable, http.StatusGatewayTimeout)
+	}
+	if r.access == accessOperator || r.access == accessBank {
+		errs = append(errs, http.StatusForbidden)
+	}
+	if body {
+		errs = append(errs, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity)
+	}
+	success := r.status
+	if success == 0 {
+		success = http.StatusOK
+	}
+	op := huma.Operation{
+		OperationID:   r.id,
+		Method:        r.method,
+		Path:          r.path,
+		Summary:       r.summary,
+		Tags:          []string{r.tag},
+		DefaultStatus: success,
+		Errors:        dedupe(errs),
+		MaxBodyBytes:  BodyBytesMax + 1, // huma refuses a body of MaxBodyBytes itself; checkBody enforces BodyBytesMax
+		// checkBody has read the body under its own deadline, and cleared it. Huma's default (5 s) would set a
+		// read deadline again and leave it: net/http's background read, already waiting for the next request,
+		// then fails after 5 s and cancels the CONNECTION's context — this request's and every later one's on
+		// the same keep-alive connection ("context canceled"). Found by a SATNA request slower than 5 s.
+		BodyReadTimeout: -1,
+		Metadata:        map[string]any{"access": r.access},
+	}
+	if r.access != accessPublic {
+		op.Security = []map[string][]string{{"bearer": {}}}
+	}
+	return op
+}
+
+// failure is the error body of a handler's error: an *Error (or a deadline) as it is; an operational error
+// the wiring classifies (Config.Classify) as that, logged; anything else logged and answered as internal.
+func (s *Server) failure(id string, err error) error {
+	if e, ok := asError(err); ok {
+		return e
+	}
+	if s.cfg.Classify != nil {
+		if e := s.cfg.Classify(err); e != nil {
+			s.log.Warn("api: request failed", "operation", id, "code", e.Code, "err", err)
+			return e
+		}
+	}
+	s.log.Error("api: request failed", "operation", id, "err", err)
+	return Errorf(CodeInternal, "internal error; the server log has the details")
 }
 
 func dedupe(xs []int) []int {

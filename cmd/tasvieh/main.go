@@ -48,7 +48,7 @@ func init() {
 		"demo":     {"a guided run of what tasvieh does today", runDemo},
 		"serve":    {"run the switch and the simulated banks behind the HTTP API", runServe},
 		"op":       {"operate a running server: clock, liquidity, banks, customers", runOp},
-		"satna":    {"a bank's SATNA orders against a running server: submit, get, list, revoke", runSATNA},
+		"satna":    {"a bank's SATNA orders against a running server: submit, get, list, revoke, statement", runSATNA},
 	}
 }
 

@@ -24,6 +24,10 @@ import (
 // opTimeout bounds one operator request: the server's own request deadline and a little more.
 const opTimeout = api.RequestTimeoutDefault + 5*time.Second
 
+// answerBytesMax bounds an answer the client reads: 64 MiB, room for a day's statement of some 200,000
+// movements as JSON (a line is about 330 bytes).
+const answerBytesMax = 64 << 20
+
 // opClient talks to a running server as the operator.
 type opClient struct {
 	base, key string
@@ -56,17 +60,26 @@ func newOpClient(cfg Config, serverURL string) (*opClient, error) {
 
 // call sends a request and decodes the answer into out; an API error comes back as *api.Error.
 func (c *opClient) call(ctx context.Context, method, path string, in, out any) error {
+	b, _, err := c.send(ctx, method, path, in)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
+// send sends a request and returns the answer's body and Content-Type; an API error comes back as *api.Error.
+func (c *opClient) send(ctx context.Context, method, path string, in any) ([]byte, string, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.key)
 	if in != nil {
@@ -76,26 +89,29 @@ func (c *opClient) call(ctx context.Context, method, path string, in, out any) e
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) && ue.Timeout() {
-			return fmt.Errorf("the server at %s did not answer within %s: the request's outcome is unknown — repeat it with the same --reference, or look with `tasvieh op clock`", c.base, opTimeout)
+			return nil, "", fmt.Errorf("the server at %s did not answer within %s: the request's outcome is unknown — repeat it with the same --reference, or look with `tasvieh op clock`", c.base, opTimeout)
 		}
 		if errors.As(err, &ue) {
-			return fmt.Errorf("no server answers at %s (start one with `tasvieh serve`): %v", c.base, ue.Err)
+			return nil, "", fmt.Errorf("no server answers at %s (start one with `tasvieh serve`): %v", c.base, ue.Err)
 		}
-		return err
+		return nil, "", err
 	}
 	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	b, err := io.ReadAll(io.LimitReader(res.Body, answerBytesMax+1))
 	if err != nil {
-		return err
+		return nil, "", err
+	}
+	if len(b) > answerBytesMax {
+		return nil, "", fmt.Errorf("%s %s: the answer is larger than %d MiB", method, path, answerBytesMax>>20)
 	}
 	if res.StatusCode >= 300 {
 		var e api.Error
 		if json.Unmarshal(b, &e) == nil && e.Code != "" {
-			return &e
+			return nil, "", &e
 		}
-		return fmt.Errorf("%s %s: HTTP %d", method, path, res.StatusCode)
+		return nil, "", fmt.Errorf("%s %s: HTTP %d", method, path, res.StatusCode)
 	}
-	return json.Unmarshal(b, out)
+	return b, res.Header.Get("Content-Type"), nil
 }
 
 func runOp(ctx context.Context, env Env, args []string) int {
