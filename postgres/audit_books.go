@@ -10,7 +10,11 @@ package postgres
 //   - each deferred rail R keeps a clearing account 'clearing:' || R in every book, and the rail records each
 //     bank's unsettled net as the row ('clearing.position', R || ':' || code) with body->>'net_rial' (positive:
 //     the bank owes). A book's clearing balance (credits less debits: what its customers paid in, less what
-//     was paid out to them) equals its bank's position, and a rail's positions sum to zero across banks;
+//     was paid out to them) equals its bank's position, and a rail's positions sum to zero across banks. A
+//     bank played as external has a frozen book here too: its position moves without it, so its clearing
+//     accounts are not checked (its positions still count towards its rail's sum);
+//   - each deferred rail's net-settlement account in ledger 1 (external key 'cbi:net:' || R) is only a
+//     passage inside one set's netted chain: it holds nothing, posted or pending;
 //   - the transit accounts 'satna:offset' are at zero unless a large offsetting set is being completed.
 
 // bookSources are the audit's scans of the books.
@@ -39,7 +43,8 @@ var bookSources = []auditSource{{
 		FROM accounts c
 		LEFT JOIN rail_objects p ON p.kind = 'clearing.position'
 			AND p.id = substr(c.external_key, 10) || ':' || lpad((c.ledger - 1000)::text, 3, '0')
-		WHERE c.external_key LIKE 'clearing:%' AND c.ledger > 1000) c`,
+		LEFT JOIN rail_objects b ON b.kind = 'switch.bank' AND b.id = lpad((c.ledger - 1000)::text, 3, '0')
+		WHERE c.external_key LIKE 'clearing:%' AND c.ledger > 1000 AND coalesce(b.body->>'mode', 'simulated') <> 'external') c`,
 	checks: []auditCheck{{
 		bad: "c.held <> c.net",
 		finding: "format('book %s: clearing account %s (%s) holds %s rial but the rail''s unsettled net for the bank is %s', " +
@@ -56,6 +61,15 @@ var bookSources = []auditSource{{
 	checks: []auditCheck{{
 		bad:     "t.held <> 0 OR t.credits_pending <> 0 OR t.debits_pending <> 0",
 		finding: "format('ledger %s: offsetting transit %s holds %s rial with no offsetting set being completed', t.ledger, t.id, t.held)",
+	}},
+}, {
+	name: "books: net-settlement accounts",
+	from: `(SELECT id, external_key, credits_posted::numeric - debits_posted AS held, debits_pending, credits_pending
+		FROM accounts WHERE ledger = 1 AND external_key LIKE 'cbi:net:%') n`,
+	checks: []auditCheck{{
+		bad: "n.held <> 0 OR n.debits_pending <> 0 OR n.credits_pending <> 0",
+		finding: "format('ledger 1: net-settlement account %s (%s) holds %s rial (pending debits/credits %s/%s) after its sets', " +
+			"n.id, n.external_key, n.held, n.debits_pending, n.credits_pending)",
 	}},
 }, {
 	name: "books: clearing positions",

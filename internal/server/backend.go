@@ -613,6 +613,9 @@ func (w *world) nameAccounts() {
 		x, _ := w.base.ByCode(c)
 		w.names[AccountID(ledger.LedgerCBI, KeySettlement(c))] = x.Label()
 	}
+	for _, r := range clearingRails {
+		w.names[AccountID(ledger.LedgerCBI, KeyNet(r))] = "CBI " + r + " net settlement"
+	}
 }
 
 // customersOf answers a book's generated customers, generating them once.

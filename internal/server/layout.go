@@ -16,8 +16,20 @@ const (
 	CodeIssuance   uint16 = 1 // the CBI issues settlement liquidity to a bank (and its book's mirror follows)
 	CodeWithdrawal uint16 = 2 // the CBI takes settlement liquidity back
 	CodeOpening    uint16 = 3 // a simulated customer's opening balance, from the bank's equity in its book
-	CodeResync     uint16 = 4 // a book's mirror brought back to its settlement balance when the bank is simulated again
+	CodeResync     uint16 = 4 // a book's mirror (or clearing account) brought back to its settlement balance (or position) when the bank is simulated again
 )
+
+// Net settlement codes. A deferred rail's nets settle through rtgs (netsettle.go) but take the LAST code of
+// the rail's own range, not one of SATNA's: a settlement account's statement then says whose obligations moved
+// it (a PAYA cycle's, the card switch's), SATNA's codes stay those of gross orders — which carry SATNA's
+// fee and hours, and these do not — and each rail numbers its own legs up from the bottom of its range.
+const (
+	CodePAYANet uint16 = 299 // PAYA's nets: debtor's settlement account → cbi:net:paya → creditor's; each simulated book's mirror against its clearing:paya
+	CodeCardNet uint16 = 399 // the card switch's (SHAHAB's) nets, the same shape over cbi:net:card and clearing:card
+)
+
+// railCodes are each deferred rail's transfer codes: its customer legs (clearing.go) must carry one of them.
+var railCodes = map[string][2]uint16{"paya": {200, 299}, "card": {300, 399}}
 
 // External keys: how the rails find the accounts of the layout.
 const (
@@ -31,6 +43,10 @@ const (
 
 // Rails with a clearing account in every book (ARCHITECTURE.md "Books": the deferred rails).
 var clearingRails = []string{"paya", "card"}
+
+// KeyNet is a deferred rail's net-settlement account in ledger 1 (floor zero): a set's one netted chain pays
+// the debtors' nets into it and the creditors' out of it, so it holds nothing before or after any set.
+func KeyNet(rail string) string { return "cbi:net:" + rail }
 
 // KeySettlement is a bank's settlement account's key in ledger 1.
 func KeySettlement(code string) string { return "bank:" + code }

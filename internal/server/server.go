@@ -84,6 +84,9 @@ type Server struct {
 	world   *world
 	satna   *satna
 
+	clearing  *clearing // the deferred rails' clearing positions
+	netClaims netClaims // one SettleNets per set id at a time
+
 	advanceMu   sync.Mutex // one clock move at a time
 	liquidityMu sync.Mutex // one liquidity request at a time
 	firedMu     sync.Mutex
@@ -155,6 +158,10 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.outbox = postgres.NewOutbox(cfg.Pool)
 	s.hooks = postgres.NewWebhooks(cfg.Pool)
+	// The positions first: laying out a book brings its clearing accounts to them.
+	if s.clearing, err = newClearing(ctx, s); err != nil {
+		return nil, err
+	}
 	if s.world, err = openWorld(ctx, s); err != nil {
 		return nil, err
 	}
@@ -259,6 +266,7 @@ func (s *Server) Listen() (string, error) {
 		return "", err
 	}
 	api.RegisterSATNA(s.api, backend{s})
+	api.RegisterNets(s.api, backend{s})
 	s.http = &http.Server{
 		Handler:           s.api,
 		ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open without a request

@@ -271,6 +271,9 @@ func (w *world) layOutCBI(ctx context.Context) error {
 		b, _ := w.atStart.ByCode(code)
 		accts = append(accts, account(ledger.LedgerCBI, KeySettlement(code), ledger.KindSettlement, 0, code+" "+b.NameEN+" settlement"))
 	}
+	for _, r := range clearingRails { // money in transit inside one net settlement's chain (netsettle.go)
+		accts = append(accts, account(ledger.LedgerCBI, KeyNet(r), ledger.KindSuspense, 0, "CBI "+r+" net settlement"))
+	}
 	return createAll(ctx, w.s, accts)
 }
 
@@ -484,36 +487,30 @@ func (w *world) openCustomers(ctx context.Context, code string, custs []sim.Cust
 // errNoBook is a resync of a bank without a book.
 var errNoBook = errors.New("server: the bank has no book")
 
-// resync brings a book's mirror to its settlement account's posted balance, as a decision on stable balances
-// (nothing moves either account between the reading and the transfer).
+// resync brings a book's mirror to its settlement account's posted balance, and its clearing accounts to its
+// positions (clearing.go), as one decision on stable balances (nothing moves the accounts, or the positions,
+// between the reading and the transfers).
 func (w *world) resync(ctx context.Context, code string) error {
-	var derr error
 	settleID, mirrorID, equityID := AccountID(ledger.LedgerCBI, KeySettlement(code)), AccountID(BookLedger(code), KeyMirror), AccountID(BookLedger(code), KeyEquity)
-	err := w.s.store.Decide(ctx, func(x *postgres.Decision) {
+	return w.s.clearing.decide(ctx, func(x *postgres.Decision) error {
 		settle, ok1 := x.Account(settleID)
 		mirror, ok2 := x.Account(mirrorID)
 		if !ok1 || !ok2 {
-			derr = errNoBook
-			return
+			return errNoBook
 		}
-		diff := settle.Balance() - (mirror.DebitsPosted - mirror.CreditsPosted)
-		if diff == 0 {
-			return
+		if diff := settle.Balance() - (mirror.DebitsPosted - mirror.CreditsPosted); diff != 0 {
+			t := ledger.Transfer{ID: ledger.ID(w.s.ids.New()), DebitAccountID: mirrorID, CreditAccountID: equityID, Amount: diff,
+				Ledger: BookLedger(code), Code: CodeResync, Reference: "mirror resync"}
+			if diff < 0 {
+				t.DebitAccountID, t.CreditAccountID, t.Amount = equityID, mirrorID, -diff
+			}
+			res, ok, err := x.Propose(postgres.Submission{Transfers: []ledger.Transfer{t}})
+			if err != nil || !ok {
+				return fmt.Errorf("server: mirror resync of %s: %v %v", code, res, err)
+			}
 		}
-		t := ledger.Transfer{ID: ledger.ID(w.s.ids.New()), DebitAccountID: mirrorID, CreditAccountID: equityID, Amount: diff,
-			Ledger: BookLedger(code), Code: CodeResync, Reference: "mirror resync"}
-		if diff < 0 {
-			t.DebitAccountID, t.CreditAccountID, t.Amount = equityID, mirrorID, -diff
-		}
-		res, ok, err := x.Propose(postgres.Submission{Transfers: []ledger.Transfer{t}})
-		if err != nil || !ok {
-			derr = fmt.Errorf("server: mirror resync of %s: %v %v", code, res, err)
-		}
+		return w.s.clearing.resyncIn(x, code)
 	})
-	if err != nil {
-		return err
-	}
-	return derr
 }
 
 // notify builds a notification for a bank, with an id derived from what it reports, so that telling it again
