@@ -29,10 +29,12 @@ func DefaultRTGSOptions() RTGSOptions {
 type RTGSResult struct {
 	OrdersPerSec         float64  `json:"orders_per_s"`
 	CustomerOrdersPerSec float64  `json:"customer_orders_per_s"`
-	RowsPerOrder         int      `json:"rows_per_order"`
+	RowsPerOrder         float64  `json:"rows_per_order"`          // interbank: transfers, events and rail rows written, per order settled
+	CustomerRowsPerOrder float64  `json:"customer_rows_per_order"` // the same for customer orders
 	GridlockOrders       int      `json:"gridlock_orders"`
 	GridlockMs           float64  `json:"gridlock_ms"`
 	GridlockCommitMs     *float64 `json:"gridlock_commit_ms"`
+	GridlockEngineMs     float64  `json:"gridlock_engine_ms"` // rtgs.Offset alone over a queue like it, in memory
 	GridlockSettled      int      `json:"gridlock_settled"`
 	Errors               int64    `json:"errors"`
 	FirstError           string   `json:"first_error,omitempty"`
@@ -58,7 +60,7 @@ func RTGS(ctx context.Context, srv *server.Server, opts RTGSOptions) (RTGSResult
 	var errs atomic.Int64
 	var first atomic.Value
 	var err error
-	if res.OrdersPerSec, err = submitFor(ctx, srv, opts, &errs, &first, interbank); err != nil {
+	if res.OrdersPerSec, res.RowsPerOrder, err = submitFor(ctx, srv, opts, &errs, &first, interbank); err != nil {
 		return res, err
 	}
 	type payer struct{ bank, sheba, name string }
@@ -91,16 +93,16 @@ func RTGS(ctx context.Context, srv *server.Server, opts RTGSOptions) (RTGSResult
 		return p.bank, api.SATNAOrderRequest{Type: "customer", PayerSHEBA: p.sheba, PayerName: p.name, PayeeSHEBA: q.sheba,
 			PayeeName: q.name, AmountRial: 150_000_000, Reference: fmt.Sprintf("c-%d", seq.Add(1))}
 	}
-	if res.CustomerOrdersPerSec, err = submitFor(ctx, srv, opts, &errs, &first, customer); err != nil {
+	if res.CustomerOrdersPerSec, res.CustomerRowsPerOrder, err = submitFor(ctx, srv, opts, &errs, &first, customer); err != nil {
 		return res, err
 	}
 	res.Errors = errs.Load()
 	if e, ok := first.Load().(string); ok {
 		res.FirstError = e
 	}
-	res.RowsPerOrder = 1 // its status row (upserted as it moves); plus two events, one per bank
 
-	// The gridlock: GridlockOrders queued orders among the members, balances a tenth of what they owe.
+	// The gridlock, in the engine alone: GridlockOrders queued orders among the members, balances a tenth of
+	// what they owe.
 	rng := rand.New(rand.NewPCG(7, 7))
 	orders := make([]rtgs.Order, opts.GridlockOrders)
 	owed := map[string]int64{}
@@ -113,7 +115,7 @@ func RTGS(ctx context.Context, srv *server.Server, opts RTGSOptions) (RTGSResult
 		var id rtgs.OrderID
 		id[0], id[1], id[2], id[3] = byte(i>>24), byte(i>>16), byte(i>>8), byte(i)
 		orders[i] = rtgs.Order{ID: id, Type: rtgs.TypeInterbank, SenderBank: from, ReceiverBank: to,
-			AmountRial: 1_000_000 + rng.Int64N(100_000_000), Priority: rtgs.Priority(rng.IntN(3)),
+			AmountRial: 1_000_000 + rng.Int64N(100_000_000), Priority: rtgs.Priority(1 + rng.IntN(3)),
 			ReceivedAt: start.Add(time.Duration(i) * time.Millisecond)}
 		owed[from] += orders[i].AmountRial
 	}
@@ -122,16 +124,29 @@ func RTGS(ctx context.Context, srv *server.Server, opts RTGSOptions) (RTGSResult
 		balances[b] = v / 10
 	}
 	t0 := time.Now()
-	settle, _ := rtgs.Offset(orders, balances)
-	res.GridlockMs = float64(time.Since(t0).Microseconds()) / 1000
-	res.GridlockOrders, res.GridlockSettled = len(orders), len(settle)
+	rtgs.Offset(orders, balances)
+	res.GridlockEngineMs = ms(time.Since(t0))
+
+	// The same in the server: the orders queued in the rail, one offsetting decision in the writer, and the
+	// set's commit (in two stages when it is larger than one ledger request), durable.
+	g, err := srv.BenchGridlock(ctx, opts.GridlockOrders, 7)
+	if err != nil {
+		return res, fmt.Errorf("bench: gridlock: %w", err)
+	}
+	commit := ms(g.Commit)
+	res.GridlockOrders, res.GridlockSettled, res.GridlockMs, res.GridlockCommitMs = g.Orders, g.Settled, ms(g.Decide), &commit
 	return res, nil
 }
 
-// submitFor runs opts.Callers submitters for opts.Duration and answers the orders decided per second.
+// submitFor runs opts.Callers submitters for opts.Duration and answers the orders settled per second (settled
+// or credited at once: gross settlement), and the rows written per order settled.
 func submitFor(ctx context.Context, srv *server.Server, opts RTGSOptions, errs *atomic.Int64, first *atomic.Value,
-	next func(*rand.Rand) (string, api.SATNAOrderRequest)) (float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, opts.Duration)
+	next func(*rand.Rand) (string, api.SATNAOrderRequest)) (perSec, rowsPer float64, err error) {
+	before, err := srv.StoredRows(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, opts.Duration)
 	defer cancel()
 	var done atomic.Int64
 	var wg sync.WaitGroup
@@ -141,19 +156,27 @@ func submitFor(ctx context.Context, srv *server.Server, opts RTGSOptions, errs *
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(i), 42))
-			for ctx.Err() == nil {
+			for rctx.Err() == nil {
 				bank, req := next(rng)
-				o, _, err := srv.SubmitSATNA(ctx, bank, req)
+				o, _, err := srv.SubmitSATNA(rctx, bank, req)
 				switch {
-				case err != nil && ctx.Err() == nil:
+				case err != nil && rctx.Err() == nil:
 					errs.Add(1)
 					first.CompareAndSwap(nil, err.Error())
-				case err == nil && (o.Status == "settled" || o.Status == "credited" || o.Status == "queued"):
+				case err == nil && (o.Status == "settled" || o.Status == "credited"):
 					done.Add(1)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	return float64(done.Load()) / time.Since(t0).Seconds(), nil
+	perSec = float64(done.Load()) / time.Since(t0).Seconds()
+	after, err := srv.StoredRows(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	if n := done.Load(); n > 0 {
+		rowsPer = float64(after-before) / float64(n)
+	}
+	return perSec, rowsPer, nil
 }

@@ -1216,6 +1216,18 @@ func (r *satna) releaseIn(x *postgres.Decision) error {
 	return r.offsetIn(x)
 }
 
+// deferLarge keeps an offsetting set too large for one request queued for now: the holder of r.mu settles
+// it in two stages once this decision has ended (afterDecisions, satna_offset.go).
+func (r *satna) deferLarge(set []rtgs.Order) error {
+	r.bigSet = slices.Clone(set)
+	for _, o := range set {
+		if err := r.queue.Add(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // writeIn writes a status change that moves no money inside a decision, with its notifications.
 func (r *satna) writeIn(x *postgres.Decision, rec satnaRecord) error {
 	if err := x.Write(postgres.Row{Kind: kindSATNAOrder, ID: rec.ID, Status: rec.Status, Body: mustJSON(rec)}); err != nil {
@@ -1263,6 +1275,18 @@ func (r *satna) offsetIn(x *postgres.Decision) error {
 		r.s.log.Warn("server: satna: an offsetting set stays queued", "orders", len(set), "why", why)
 		return nil
 	}
+	// At most four transfers an order (an interbank order has one): a set that may not fit one request takes
+	// the two-stage path at once, without building a chain it could not propose.
+	bound := 0
+	for _, o := range set {
+		bound++
+		if o.Type == rtgs.TypeCustomer {
+			bound += 3
+		}
+	}
+	if bound > postgres.RequestTransfersMax {
+		return r.deferLarge(set)
+	}
 	now := x.Now().In(calendar.Tehran)
 	var chain []ledger.Transfer
 	recs := make([]satnaRecord, len(set))
@@ -1286,15 +1310,7 @@ func (r *satna) offsetIn(x *postgres.Decision) error {
 		recs[i], reasons[i] = rec, reason
 	}
 	if len(chain) > postgres.RequestTransfersMax {
-		// Too large for one request: it stays queued for now, and the holder of r.mu settles it in two
-		// stages once this decision has ended (satna_offset.go).
-		r.bigSet = slices.Clone(set)
-		for _, o := range set {
-			if err := r.queue.Add(o); err != nil {
-				return err
-			}
-		}
-		return nil
+		return r.deferLarge(set)
 	}
 	chain[len(chain)-1].Flags &^= ledger.FlagLinked
 	for i := range chain {

@@ -247,19 +247,35 @@ func (r *satna) offsetNets(setID string, nets map[string]int64) []ledger.Transfe
 	return chain
 }
 
-// completeOffsetting completes the committed sets' pending chunks, one decision each. The caller holds r.mu.
+// completeOffsetting completes the committed sets' pending chunks, one decision each, up to
+// satnaPipelineMax in flight (each pops its chunk inside the writer once its legs are proposed). The caller
+// holds r.mu and has no decision in flight.
 func (r *satna) completeOffsetting(ctx context.Context) error {
-	for len(r.offsetting) > 0 {
-		c := r.offsetting[0]
-		err := r.decide(ctx, func(x *postgres.Decision) error { return r.completeChunkIn(x, c) })
-		if err != nil {
-			return fmt.Errorf("server: satna: completing offsetting set %s (chunk %d): %w", c.set, c.n, err)
+	chunks := slices.Clone(r.offsetting)
+	var flight []*decision
+	var first error
+	for i := 0; ; {
+		if i < len(chunks) && len(flight) < satnaPipelineMax && first == nil {
+			c := chunks[i]
+			i++
+			d, err := r.start(ctx, func(x *postgres.Decision) error { return r.completeChunkIn(x, c) })
+			if err != nil {
+				first = fmt.Errorf("server: satna: completing offsetting set %s (chunk %d): %w", c.set, c.n, storeErr(err))
+				continue
+			}
+			flight = append(flight, d)
+			continue
 		}
-		if len(r.offsetting) > 0 && r.offsetting[0].set == c.set && r.offsetting[0].n == c.n {
-			r.offsetting = r.offsetting[1:]
+		if len(flight) == 0 {
+			break
 		}
+		if err := r.end(ctx, flight[0]); err != nil && first == nil {
+			first = fmt.Errorf("server: satna: completing an offsetting set: %w", err)
+		}
+		flight = flight[1:]
 	}
-	return nil
+	r.resync(ctx)
+	return first
 }
 
 // completeChunkIn moves a chunk's orders in the books, writes their statuses and events, and marks the chunk
@@ -316,6 +332,7 @@ func (r *satna) completeChunkIn(x *postgres.Decision, c offsetChunk) error {
 				return err
 			}
 		}
+		r.popChunk(c)
 		return nil
 	}
 	res, ok, err := x.Propose(sub)
@@ -325,6 +342,7 @@ func (r *satna) completeChunkIn(x *postgres.Decision, c offsetChunk) error {
 	if !ok {
 		return fmt.Errorf("server: satna: an offsetting chunk's legs were refused: %v", res)
 	}
+	r.popChunk(c)
 	for _, rec := range returns {
 		o, err := rec.order()
 		if err != nil {
@@ -386,6 +404,11 @@ func (r *satna) bookLegs(x *postgres.Decision, rec satnaRecord) ([]ledger.Transf
 			Amount: rec.AmountRial, Ledger: book, Code: CodeSATNAOffset, Reference: cutBytes(rec.Reference, ledger.ReferenceLenMax)})
 	}
 	return t, status, reason
+}
+
+// popChunk forgets a chunk whose completion is proposed (on the writer's goroutine).
+func (r *satna) popChunk(c offsetChunk) {
+	r.offsetting = slices.DeleteFunc(r.offsetting, func(o offsetChunk) bool { return o.set == c.set && o.n == c.n })
 }
 
 func orderIDs(recs []satnaRecord) []string {
