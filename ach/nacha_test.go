@@ -74,7 +74,7 @@ func writeAll(t testing.TB, h NACHAHeader, es []NACHAEntry) ([][]byte, []NACHASu
 }
 
 // readAll reads one file and returns its entries.
-func readAll(t testing.TB, data []byte, opts NACHAReadOptions) ([]NACHAEntry, NACHASummary, error) {
+func readAllNACHA(t testing.TB, data []byte, opts NACHAReadOptions) ([]NACHAEntry, NACHASummary, error) {
 	t.Helper()
 	var es []NACHAEntry
 	sum, err := ReadNACHA(bytes.NewReader(data), opts, func(e NACHAEntry) error {
@@ -87,7 +87,7 @@ func readAll(t testing.TB, data []byte, opts NACHAReadOptions) ([]NACHAEntry, NA
 // mustRead reads a file that must be well formed.
 func mustRead(t testing.TB, data []byte) ([]NACHAEntry, NACHASummary) {
 	t.Helper()
-	es, sum, err := readAll(t, data, NACHAReadOptions{Directory: banks.Default()})
+	es, sum, err := readAllNACHA(t, data, NACHAReadOptions{Directory: banks.Default()})
 	if err != nil {
 		t.Fatalf("ReadNACHA: %v", err)
 	}
@@ -515,7 +515,7 @@ func TestNACHAEntryProblems(t *testing.T) {
 			if tt.tamper != nil {
 				data = tt.tamper(data)
 			}
-			got, sum, err := readAll(t, data, NACHAReadOptions{Directory: banks.Default()})
+			got, sum, err := readAllNACHA(t, data, NACHAReadOptions{Directory: banks.Default()})
 			if err != nil {
 				t.Fatalf("ReadNACHA: %v\n%s", err, data)
 			}
@@ -565,7 +565,7 @@ func TestNACHABadAmongGood(t *testing.T) {
 	data := setLine(files[0], 5, 12, "0")                         // entry 2's check digit (057 → 6)
 	data = setLine(data, 10, 4+20, "9")                           // entry 4's addenda: a digit of the SHEBA's account
 	data = []byte(strings.ReplaceAll(string(data), "\n", "\r\n")) // and CRLF line endings
-	got, sum, err := readAll(t, data, NACHAReadOptions{Directory: banks.Default()})
+	got, sum, err := readAllNACHA(t, data, NACHAReadOptions{Directory: banks.Default()})
 	if err != nil {
 		t.Fatalf("ReadNACHA: %v", err)
 	}
@@ -612,7 +612,7 @@ func TestNACHAPhysicalLines(t *testing.T) {
 	}
 	// No final newline: the last record still counts.
 	data := bytes.TrimSuffix(files[0], []byte("\n"))
-	if _, _, err := readAll(t, data, NACHAReadOptions{}); err != nil {
+	if _, _, err := readAllNACHA(t, data, NACHAReadOptions{}); err != nil {
 		t.Errorf("a file without its final newline: %v", err)
 	}
 }
@@ -665,7 +665,7 @@ func TestNACHAFileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := readAll(t, tt.data, tt.opts)
+			_, _, err := readAllNACHA(t, tt.data, tt.opts)
 			var ne *NACHAError
 			if !errors.Is(err, tt.want) || !errors.As(err, &ne) {
 				t.Fatalf("ReadNACHA = %v, want a *NACHAError wrapping %v", err, tt.want)
