@@ -139,7 +139,15 @@ func (s *Server) checkBody(ctx huma.Context, next func(huma.Context)) {
 	}
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(BodyReadTimeout)) // the exchange's own time, not the switch's clock
 	b, err := io.ReadAll(io.LimitReader(r.Body, BodyBytesMax+1))
-	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+	if err == nil && len(b) <= BodyBytesMax {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+	} else {
+		// The body was not read whole: net/http discards what is left before it answers, so the deadline
+		// stays (past, now) for that discard to end at once, and the connection closes after the answer. Cleared,
+		// a withheld or trickled body would hold the answer and the connection for ever.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		w.Header().Set("Connection", "close")
+	}
 	switch {
 	case err != nil:
 		_ = huma.WriteErr(s.api, ctx, http.StatusUnprocessableEntity, "", Errorf(CodeInvalid, "the body could not be read in time"))

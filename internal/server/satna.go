@@ -193,7 +193,7 @@ var errEarlierFailed = api.Errorf(api.CodeUnavailable, "not decided: an earlier 
 func (r *satna) start(ctx context.Context, f func(x *postgres.Decision) error) (*decision, error) {
 	d := &decision{}
 	wait, err := r.s.store.DecideStart(ctx, func(x *postgres.Decision) {
-		r.later = nil
+		r.later, r.nets, r.netsSeed = nil, nil, "" // nothing of a decision that panicked carries over
 		if r.poisoned {
 			d.derr = errEarlierFailed
 			return
@@ -376,7 +376,12 @@ func (r *satna) SubmitOrder(ctx context.Context, bank string, req api.SATNAOrder
 	if err != nil {
 		return api.SATNAOrder{}, false, err
 	}
-	defer release()
+	released := false
+	defer func() {
+		if !released {
+			release()
+		}
+	}()
 	// The repeat look-up: for an order due now the batcher makes it, one query for its whole batch; the other
 	// paths (a rejection, the warehouse) look up here, before they write.
 	repeat := func() (api.SATNAOrder, bool, error) {
@@ -445,8 +450,20 @@ func (r *satna) SubmitOrder(ctx context.Context, bank string, req api.SATNAOrder
 	case <-ctx.Done():
 		return api.SATNAOrder{}, false, ctx.Err()
 	}
-	out := <-res // the batcher always answers: the order is decided, found to be a repeat, or its decision failed
-	return out.out.SATNAOrder, !out.repeat, out.err
+	select {
+	case out := <-res: // the batcher always answers: the order is decided, found to be a repeat, or its decision failed
+		return out.out.SATNAOrder, !out.repeat, out.err
+	case <-ctx.Done():
+		// The caller's deadline: it is told the outcome is unknown (a repeat of the same reference is safe),
+		// while the order keeps its claim until the batcher has answered, so that a repeat never enters a
+		// batch while this one is still being decided.
+		released = true
+		go func() {
+			<-res
+			release()
+		}()
+		return api.SATNAOrder{}, false, api.Errorf(api.CodeOutcomeUnknown, "order %s is still being decided; repeat it with the same reference to learn its outcome", o.ID)
+	}
 }
 
 // settleReq is an order due now, handed to the batcher; settleRes its outcome.
@@ -515,7 +532,17 @@ func (r *satna) batcher(ctx context.Context) {
 		started := 0
 		next := &first
 		for next != nil || len(flight) > 0 {
-			if next != nil {
+			if next != nil && r.stale && len(flight) == 0 {
+				// A decision failed or did not commit: the memory is rebuilt from the rows before anything
+				// else is decided on it (the batches behind the failed one were refused with it).
+				r.resync(ctx)
+				if r.stale {
+					next.done <- settleRes{err: errEarlierFailed}
+					next = nil
+					continue
+				}
+			}
+			if next != nil && !r.stale {
 				if run := r.startBatch(ctx, r.fill(*next)); run != nil {
 					flight = append(flight, run)
 				}
@@ -523,14 +550,16 @@ func (r *satna) batcher(ctx context.Context) {
 				next = nil
 			}
 			more := r.submits
-			if started >= satnaHoldMax || len(flight) >= satnaPipelineMax {
+			if next != nil || r.stale || started >= satnaHoldMax || len(flight) >= satnaPipelineMax {
 				more = nil // no new batch: end the oldest first
 			}
 			if len(flight) == 0 {
-				select {
-				case q := <-more:
-					next = &q
-				default:
+				if next == nil {
+					select {
+					case q := <-more:
+						next = &q
+					default:
+					}
 				}
 				continue
 			}
@@ -581,7 +610,9 @@ type batchRun struct {
 	batch []settleReq
 	outs  []satnaRecord
 	still []bool // per order queued: still queued when its decision ended (else an offsetting set took it)
-	d     *decision
+	// per order: its row and notifications were written in the decision (a release rejected at day open)
+	written []bool
+	d       *decision
 }
 
 // startBatch answers the batch's repeats (one query for the whole batch: a repeat answers its original, or
@@ -615,12 +646,17 @@ func (r *satna) startBatch(ctx context.Context, batch []settleReq) *batchRun {
 			q.done <- settleRes{err: api.Errorf(api.CodeReferenceReused, "reference %q was used for another order (%s)", q.req.Reference, old.ID).WithField("reference")}
 			continue
 		}
+		if old, err = r.presentMember(ctx, old); err != nil {
+			q.done <- settleRes{err: err}
+			continue
+		}
 		q.done <- settleRes{out: old, repeat: true}
 	}
 	if len(fresh) == 0 {
 		return nil
 	}
-	run := &batchRun{batch: fresh, outs: make([]satnaRecord, len(fresh)), still: make([]bool, len(fresh))}
+	run := &batchRun{batch: fresh, outs: make([]satnaRecord, len(fresh)), still: make([]bool, len(fresh)),
+		written: make([]bool, len(fresh))}
 	d, err := r.start(ctx, func(x *postgres.Decision) error {
 		settled, queued := false, false
 		for i, q := range run.batch {
@@ -632,9 +668,14 @@ func (r *satna) startBatch(ctx context.Context, batch []settleReq) *batchRun {
 				}
 				delete(r.warehouse, q.o.ID)
 				if rj := r.stillOpen(q.o); rj != nil {
+					// Its row is written in this decision, with the memory it leaves (its notifications
+					// once the decision commits): a failed write leaves both as they were.
 					out := q.rec
 					out.Status, out.Code, out.SettleAfter = "rejected", rj.Code.String(), nil
-					run.outs[i] = out
+					run.outs[i], run.written[i] = out, true
+					if err := r.writeIn(x, out); err != nil {
+						return err
+					}
 					continue
 				}
 			}
@@ -705,6 +746,9 @@ func (r *satna) finishBatch(ctx context.Context, run *batchRun) (answer func()) 
 		case "queued":
 			events = append(events, r.events(out, now)...)
 		case "rejected":
+			if run.written[i] {
+				break
+			}
 			rows = append(rows, postgres.Row{Kind: kindSATNAOrder, ID: out.ID, Status: out.Status, Body: mustJSON(out)})
 			events = append(events, r.events(out, now)...)
 		}
@@ -1421,7 +1465,8 @@ func (r *satna) visible(ctx context.Context, bank, id string) (satnaRecord, rtgs
 	if !ok || (rec.SenderBank != bank && rec.ReceiverBank != bank) {
 		return rec, oid, api.Errorf(api.CodeNotFound, "no such order")
 	}
-	return rec, oid, nil
+	rec, err = r.presentMember(ctx, rec)
+	return rec, oid, err
 }
 
 func (r *satna) SATNAOrder(ctx context.Context, bank, id string) (api.SATNAOrder, error) {
@@ -1487,6 +1532,9 @@ func (r *satna) SATNAOrders(ctx context.Context, bank, status, direction, cursor
 			}
 			if direction == "" && rec.SenderBank != bank && rec.ReceiverBank != bank {
 				continue
+			}
+			if rec, err = r.presentMember(ctx, rec); err != nil {
+				return out, err
 			}
 			out.Orders = append(out.Orders, rec.SATNAOrder)
 			after = row.ID

@@ -3,10 +3,13 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tasvieh/tasvieh/calendar"
 	"github.com/tasvieh/tasvieh/ids"
@@ -50,11 +53,23 @@ type offsetChunk struct {
 	set    string
 	n      int
 	orders []satnaRecord
+	live   map[string]bool // the banks whose books took the set's nets at the commit point
 }
 
 type offsetChunkBody struct {
 	Set    string   `json:"set"`
 	Orders []string `json:"orders"`
+	// Live are the set's banks simulated at the commit point: their books took its nets, so theirs (and only
+	// theirs) take its orders' legs at completion, whatever their mode by then.
+	Live []string `json:"live"`
+}
+
+func liveSet(codes []string) map[string]bool {
+	m := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		m[c] = true
+	}
+	return m
 }
 
 type offsetSetBody struct {
@@ -88,7 +103,7 @@ func (r *satna) loadOffsetting(ctx context.Context) (map[rtgs.OrderID]bool, erro
 		if err != nil {
 			return nil, err
 		}
-		c := offsetChunk{set: b.Set}
+		c := offsetChunk{set: b.Set, live: liveSet(b.Live)}
 		fmt.Sscanf(names[i][len(b.Set)+1:], "%d", &c.n)
 		for _, id := range b.Orders {
 			row, ok := found[id]
@@ -149,7 +164,13 @@ func (r *satna) offsetLarge(ctx context.Context) error {
 			nets[rec.ReceiverBank] += rec.AmountRial
 			recs = append(recs, rec)
 		}
-		chain := r.offsetNets(setID, nets)
+		var live []string
+		for _, bank := range slices.Sorted(maps.Keys(nets)) {
+			if r.s.world.live(bank) {
+				live = append(live, bank)
+			}
+		}
+		chain := r.offsetNets(setID, nets, liveSet(live))
 		body := offsetSetBody{Orders: len(recs), Nets: nets, At: x.Now().In(calendar.Tehran)}
 		sub := postgres.Submission{Transfers: chain}
 		first := ledger.ID{}
@@ -158,14 +179,14 @@ func (r *satna) offsetLarge(ctx context.Context) error {
 		}
 		for start := 0; start < len(recs); start += offsetChunkOrders {
 			part := recs[start:min(start+offsetChunkOrders, len(recs))]
-			cb := offsetChunkBody{Set: setID}
+			cb := offsetChunkBody{Set: setID, Live: live}
 			for _, rec := range part {
 				cb.Orders = append(cb.Orders, rec.ID)
 			}
 			n := len(chunks)
 			sub.Rows = append(sub.Rows, postgres.Row{Transfer: first, Kind: kindOffsetChunk, ID: fmt.Sprintf("%s:%d", setID, n),
 				Status: "pending", Body: mustJSON(cb)})
-			chunks = append(chunks, offsetChunk{set: setID, n: n, orders: part})
+			chunks = append(chunks, offsetChunk{set: setID, n: n, orders: part, live: liveSet(live)})
 		}
 		body.Chunks = len(chunks)
 		sub.Rows = append(sub.Rows, postgres.Row{Transfer: first, Kind: kindOffsetSet, ID: setID, Status: "committed", Body: mustJSON(body)})
@@ -210,7 +231,7 @@ func (r *satna) offsetLarge(ctx context.Context) error {
 // offsetNets is a large set's commit point on the money: each bank's net through the CBI's transit account
 // (payers first, so the transit never goes below zero), and each simulated bank's mirror following its net
 // against its book's transit account, as one linked chain whose floors are checked on its net effect.
-func (r *satna) offsetNets(setID string, nets map[string]int64) []ledger.Transfer {
+func (r *satna) offsetNets(setID string, nets map[string]int64, live map[string]bool) []ledger.Transfer {
 	var chain []ledger.Transfer
 	transit := AccountID(ledger.LedgerCBI, KeySATNAOffset)
 	leg := func(bank, side string) ledger.ID {
@@ -228,7 +249,7 @@ func (r *satna) offsetNets(setID string, nets map[string]int64) []ledger.Transfe
 			t.DebitAccountID, t.CreditAccountID, t.Amount = transit, settle, v
 		}
 		chain = append(chain, t)
-		if r.s.world.live(bank) {
+		if live[bank] {
 			book := BookLedger(bank)
 			m := ledger.Transfer{ID: leg(bank, "mirror"), DebitAccountID: AccountID(book, KeySATNAOffset),
 				CreditAccountID: AccountID(book, KeyMirror), Amount: -v, Ledger: book, Code: CodeSATNAOffset, Reference: "satna offsetting set"}
@@ -289,8 +310,9 @@ func (r *satna) completeChunkIn(x *postgres.Decision, c offsetChunk) error {
 	now := x.Now().In(calendar.Tehran)
 	sub := postgres.Submission{}
 	var returns []satnaRecord
+	spent := map[ledger.ID]int64{} // each payer's orders earlier in this chunk, whose legs are proposed together
 	for _, rec := range c.orders {
-		t, status, reason := r.bookLegs(x, rec)
+		t, status, reason := r.bookLegs(x, rec, c.live, spent)
 		sub.Transfers = append(sub.Transfers, t...)
 		rec.Status, rec.Reason, rec.SettledAt, rec.SettleAfter = status, reason, &now, nil
 		sub.Rows = append(sub.Rows, postgres.Row{Kind: kindSATNAOrder, ID: rec.ID, Status: rec.Status, Body: mustJSON(rec)})
@@ -302,7 +324,7 @@ func (r *satna) completeChunkIn(x *postgres.Decision, c offsetChunk) error {
 		}
 	}
 	sub.Rows = append(sub.Rows, postgres.Row{Kind: kindOffsetChunk, ID: fmt.Sprintf("%s:%d", c.set, c.n), Status: "done",
-		Body: mustJSON(offsetChunkBody{Set: c.set, Orders: orderIDs(c.orders)})})
+		Body: mustJSON(offsetChunkBody{Set: c.set, Orders: orderIDs(c.orders), Live: slices.Sorted(maps.Keys(c.live))})})
 	last := true
 	for _, o := range r.offsetting {
 		if o.set == c.set && o.n != c.n {
@@ -359,18 +381,18 @@ func (r *satna) completeChunkIn(x *postgres.Decision, c offsetChunk) error {
 // as nets at the commit point). A simulated payer who can no longer cover the order (another rail drew on the
 // account between the two stages) is covered by its bank's equity: the order was final at the CBI, and the
 // bank's claim on its customer is its own business.
-func (r *satna) bookLegs(x *postgres.Decision, rec satnaRecord) ([]ledger.Transfer, string, string) {
-	w := r.s.world
+func (r *satna) bookLegs(x *postgres.Decision, rec satnaRecord, live map[string]bool, spent map[ledger.ID]int64) ([]ledger.Transfer, string, string) {
 	id := ledger.ID(ids.Derive("tasvieh.satna.transfer", rec.ID))
 	leg := func(name string) ledger.ID { return ledger.ID(deriveFrom(id, name)) }
 	var t []ledger.Transfer
-	if w.live(rec.SenderBank) {
+	if live[rec.SenderBank] {
 		book := BookLedger(rec.SenderBank)
 		from := AccountID(book, KeyEquity)
 		if rec.Type == "customer" {
-			if a, ok := x.AccountByKey(book, rec.PayerSHEBA); ok && a.Available() >= rec.AmountRial+rec.FeeRial &&
+			if a, ok := x.AccountByKey(book, rec.PayerSHEBA); ok && a.Available()-spent[a.ID] >= rec.AmountRial+rec.FeeRial &&
 				a.Flags&(ledger.FlagBlocked|ledger.FlagClosed) == 0 {
 				from = a.ID
+				spent[a.ID] += rec.AmountRial + rec.FeeRial
 				if rec.FeeRial > 0 {
 					t = append(t, ledger.Transfer{ID: leg("fee"), DebitAccountID: from, CreditAccountID: AccountID(book, KeyFee),
 						Amount: rec.FeeRial, Ledger: book, Code: CodeSATNAFee, Reference: "satna fee"})
@@ -383,7 +405,7 @@ func (r *satna) bookLegs(x *postgres.Decision, rec satnaRecord) ([]ledger.Transf
 			Amount: rec.AmountRial, Ledger: book, Code: CodeSATNAOffset, Reference: cutBytes(rec.Reference, ledger.ReferenceLenMax)})
 	}
 	status, reason := "settled", ""
-	if w.live(rec.ReceiverBank) {
+	if live[rec.ReceiverBank] {
 		book := BookLedger(rec.ReceiverBank)
 		to := AccountID(book, KeyEquity)
 		if rec.Type == "customer" {
@@ -432,6 +454,30 @@ func (r *satna) afterDecisions(ctx context.Context) {
 			r.s.log.Warn("server: satna: completing offsetting sets (tried again after the next decisions)", "err", err)
 		}
 	}
+}
+
+// presentMember answers a queued order that belongs to a committed set still being completed as what it is:
+// settled (its money moved at the CBI at the commit point, which gives its settled_at), not queued — until its
+// chunk completes, its row still says queued (the commit point writes the set's rows, not every order's).
+// It reads the database only (no memory: readers do not hold r.mu), and only for a queued order.
+func (r *satna) presentMember(ctx context.Context, rec satnaRecord) (satnaRecord, error) {
+	if rec.Status != "queued" {
+		return rec, nil
+	}
+	var at *time.Time
+	err := r.s.pool.QueryRow(ctx, `SELECT (s.body->>'committed_at')::timestamptz FROM rail_objects c
+		JOIN rail_objects s ON s.kind = $1 AND s.id = c.body->>'set'
+		WHERE c.kind = $2 AND c.status = 'pending' AND c.body->'orders' ? $3 LIMIT 1`,
+		kindOffsetSet, kindOffsetChunk, rec.ID).Scan(&at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return rec, nil
+	}
+	if err != nil {
+		return rec, err
+	}
+	t := at.In(calendar.Tehran)
+	rec.Status, rec.SettledAt, rec.SettleAfter = "settled", &t, nil
+	return rec, nil
 }
 
 // offsetMember reports whether an order belongs to a committed set still being completed (final: it cannot

@@ -97,10 +97,6 @@ func openWorld(ctx context.Context, s *Server) (*world, error) {
 			if err := w.layOutBook(ctx, code); err != nil {
 				return nil, err
 			}
-			// Accounts added to the layout since the book was laid out (a repeat answers exists).
-			if err := createAll(ctx, w.s, []ledger.Account{transitAccount(BookLedger(code), code)}); err != nil {
-				return nil, err
-			}
 		}
 		if err := w.fund(ctx, code); err != nil {
 			return nil, err
@@ -372,6 +368,11 @@ func (w *world) layOutBook(ctx context.Context, code string) error {
 		if rec.Seed != w.s.cfg.Seed || rec.Customers != w.s.cfg.Customers {
 			w.s.log.Warn("server: the book was laid out with another seed or size; it is kept as it is",
 				"bank", code, "seed", rec.Seed, "customers", rec.Customers)
+		}
+		// Accounts added to the layout since the book was laid out (a repeat answers exists): at every start
+		// of a simulated bank, and when a bank external until now is simulated again.
+		if err := createAll(ctx, w.s, []ledger.Account{transitAccount(BookLedger(code), code)}); err != nil {
+			return err
 		}
 		w.mu.Lock()
 		w.books[code] = rec
