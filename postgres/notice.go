@@ -124,3 +124,52 @@ func RailObjectsByID(ctx context.Context, pool *pgxpool.Pool, kind string, ids [
 	err = scanRailObjects(kind, rows, err, func(o RailObject) { out[o.ID] = o })
 	return out, err
 }
+
+// GuardedEvent is an event to write only while a rail row still has a status: a notification of a state
+// that a later decision may already have left behind.
+type GuardedEvent struct {
+	Event            outbox.Event
+	Kind, ID, Status string // the row that must still have Status
+}
+
+// NoticeWhile writes events that move no money, each only while its row still has the status it reports,
+// in the order of the changes. It takes the outbox's turn (migration 004) before it looks at any row: a
+// transaction that changed a row and committed its own events before this one got the turn is seen (each
+// statement reads a fresh snapshot), so a notification it made stale is dropped; one that commits after
+// this one draws higher seqs. So a bank never reads "queued" after "settled" for one order. Repeats of an
+// id are skipped, as with Notice.
+func NoticeWhile(ctx context.Context, pool *pgxpool.Pool, now time.Time, events []GuardedEvent) error {
+	if len(events) > NoticesMax {
+		return &SubmissionError{"Events", fmt.Sprintf("%d events, more than %d", len(events), NoticesMax)}
+	}
+	for i := range events {
+		e := &events[i].Event
+		if e.CreatedAt.IsZero() {
+			e.CreatedAt = now
+		}
+		if err := e.Validate(); err != nil {
+			return &SubmissionError{fmt.Sprintf("Events[%d]", i), err.Error()}
+		}
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		// The same key as the outbox trigger's: the schema the outbox table lives in.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('tasvieh.outbox'), hashtext(n.nspname))
+			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = 'outbox'::regclass`); err != nil {
+			return fmt.Errorf("postgres: notice: the outbox's turn: %w", err)
+		}
+		for _, g := range events {
+			e := g.Event
+			if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, topic, key, type, payload, created_at)
+				SELECT $1, $2, $3, $4, $5, $6
+				WHERE EXISTS (SELECT 1 FROM rail_objects WHERE kind = $7 AND id = $8 AND status = $9)
+				ON CONFLICT (id) DO NOTHING`,
+				e.ID, e.Topic, e.Key, e.Type, e.Payload, e.CreatedAt, g.Kind, g.ID, g.Status); err != nil {
+				return fmt.Errorf("postgres: notice event %s: %w", e.ID, err)
+			}
+		}
+		return nil
+	})
+}

@@ -731,11 +731,17 @@ func (r *satna) finishBatch(ctx context.Context, run *batchRun) (answer func()) 
 	now := r.s.clk.Now()
 	var rows []postgres.Row
 	var events []outbox.Event
+	var queued []postgres.GuardedEvent
 	flush := func() {
 		if err == nil && len(rows)+len(events) > 0 {
 			err = postgres.Notice(ctx, r.s.pool, now, rows, events)
 		}
-		rows, events = nil, nil
+		if err == nil && len(queued) > 0 {
+			// Only while still queued: a later decision (this batch's own release, or the next batch, decided
+			// on what this one left) may have settled it and told both banks already.
+			err = postgres.NoticeWhile(ctx, r.s.pool, now, queued)
+		}
+		rows, events, queued = nil, nil, nil
 	}
 	for i := range run.batch {
 		if err != nil {
@@ -744,7 +750,9 @@ func (r *satna) finishBatch(ctx context.Context, run *batchRun) (answer func()) 
 		out := run.outs[i]
 		switch out.Status {
 		case "queued":
-			events = append(events, r.events(out, now)...)
+			for _, e := range r.events(out, now) {
+				queued = append(queued, postgres.GuardedEvent{Event: e, Kind: kindSATNAOrder, ID: out.ID, Status: "queued"})
+			}
 		case "rejected":
 			if run.written[i] {
 				break
@@ -752,7 +760,7 @@ func (r *satna) finishBatch(ctx context.Context, run *batchRun) (answer func()) 
 			rows = append(rows, postgres.Row{Kind: kindSATNAOrder, ID: out.ID, Status: out.Status, Body: mustJSON(out)})
 			events = append(events, r.events(out, now)...)
 		}
-		if len(rows)+len(events) > postgres.NoticesMax-4 {
+		if len(rows)+len(events)+len(queued) > postgres.NoticesMax-4 {
 			flush()
 		}
 	}
@@ -1042,8 +1050,13 @@ func (r *satna) settleOrQueue(ctx context.Context, rec satnaRecord, o rtgs.Order
 	}
 	switch out.Status {
 	case "queued":
-		// The notifications of its queuing (the row is written); a set that settled it told its own.
-		if err := postgres.Notice(ctx, r.s.pool, r.s.clk.Now(), nil, r.events(out, r.s.clk.Now())); err != nil {
+		// The notifications of its queuing (the row is written), while it is still queued: a set that settled
+		// it told its own.
+		var queued []postgres.GuardedEvent
+		for _, e := range r.events(out, r.s.clk.Now()) {
+			queued = append(queued, postgres.GuardedEvent{Event: e, Kind: kindSATNAOrder, ID: out.ID, Status: "queued"})
+		}
+		if err := postgres.NoticeWhile(ctx, r.s.pool, r.s.clk.Now(), queued); err != nil {
 			return out, err
 		}
 		if _, still := r.queued[o.ID]; !still { // settled at once by an offsetting set: answer what it is now
