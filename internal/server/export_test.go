@@ -102,3 +102,16 @@ func SetOffsetChunkFault(s *Server, f func() error) {
 	defer s.satna.mu.Unlock()
 	s.satna.chunkFault = f
 }
+
+// PanicAfterMirrorNetForTest runs one SATNA decision that records an interbank mirror net for bank (as
+// settleIn does for an applied interbank order) and then panics, as a bug further on in the same decision
+// would: the writer drops the batch unwritten and reloads (postgres.runDecider), the rail resyncs.
+func PanicAfterMirrorNetForTest(ctx context.Context, s *Server, bank string, rial int64) error {
+	r := s.satna
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.decide(ctx, func(x *postgres.Decision) error {
+		r.addNets([]mirrorNet{{bank, rial}}, "review-panic")
+		panic("review: a bug after an order's mirror net was recorded")
+	})
+}
