@@ -1,8 +1,8 @@
 package server_test
 
 // Review of 54e8936 (SATNA batches pipelined in the writer, large offsetting sets, mirror nets per decision,
-// day open through the batcher). Each test names the defect it reproduces and stays failing until it is
-// fixed; the ones named ...Holds are attacks that held, kept as regressions.
+// day open through the batcher). Each test names a defect the review found — each fixed since and kept as
+// a regression test (the "Fix:" lines say what the fix had to do); the ones named ...Holds are attacks that held.
 
 import (
 	"context"

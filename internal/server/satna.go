@@ -567,7 +567,7 @@ func (r *satna) batcher(ctx context.Context) {
 			case q := <-more:
 				next = &q
 			case <-flight[0].d.done:
-				if answer := r.finishBatch(ctx, flight[0]); flight[0].big {
+				if answer := r.finishBatch(ctx, flight[0]); flight[0].big || flight[0].queued {
 					held = append(held, answer)
 				} else {
 					answer()
@@ -606,10 +606,11 @@ func (r *satna) fill(first settleReq) []settleReq {
 
 // batchRun is a batch whose decision is in flight.
 type batchRun struct {
-	big   bool // a large offsetting set waits: answer once afterDecisions has settled it
-	batch []settleReq
-	outs  []satnaRecord
-	still []bool // per order queued: still queued when its decision ended (else an offsetting set took it)
+	big    bool // a large offsetting set waits: answer once afterDecisions has settled it
+	queued bool // it queued orders: answer once the batches behind it (which may release them) have ended
+	batch  []settleReq
+	outs   []satnaRecord
+	still  []bool // per order queued: still queued when its decision ended (else an offsetting set took it)
 	// per order: its row and notifications were written in the decision (a release rejected at day open)
 	written []bool
 	d       *decision
@@ -711,6 +712,9 @@ func (r *satna) startBatch(ctx context.Context, batch []settleReq) *batchRun {
 			}
 		}
 		run.big = r.bigSet != nil
+		for i := range run.batch {
+			run.queued = run.queued || run.outs[i].Status == "queued"
+		}
 		return err
 	})
 	if err != nil {
@@ -769,9 +773,9 @@ func (r *satna) finishBatch(ctx context.Context, run *batchRun) (answer func()) 
 	r.s.deliver.Kick()
 	return func() {
 		for i, q := range run.batch {
-			if err == nil && run.outs[i].Status == "queued" && (!run.still[i] || run.big) {
-				// Taken by an offsetting set (at once, or by the large set after the decision): answer what
-				// the order is now.
+			if err == nil && run.outs[i].Status == "queued" {
+				// Perhaps taken since: by an offsetting set of this decision, by the large set after it, or by
+				// a release of the next batch, decided on what this one left. Answer what the order is now.
 				if latest, found, lerr := r.load(ctx, q.o.ID); lerr == nil && found {
 					run.outs[i] = latest
 				}
