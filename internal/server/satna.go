@@ -946,18 +946,8 @@ func (r *satna) legs(x *postgres.Decision, rec satnaRecord) ([]ledger.Transfer, 
 	}
 	if w.live(rec.ReceiverBank) && rec.Type == "customer" {
 		book := BookLedger(rec.ReceiverBank)
-		to := AccountID(book, KeySuspense)
-		a, ok := x.AccountByKey(book, rec.PayeeSHEBA)
-		switch {
-		case !ok:
-			reason = "account_not_found"
-		case a.Flags&ledger.FlagClosed != 0:
-			reason = "account_closed"
-		case a.Flags&ledger.FlagBlocked != 0:
-			reason = "account_blocked"
-		default:
-			to, status = a.ID, "credited"
-		}
+		var to ledger.ID
+		to, status, reason = payeeAccount(x, book, rec.PayeeSHEBA)
 		t = append(t, ledger.Transfer{ID: leg("payee"), DebitAccountID: AccountID(book, KeyMirror), CreditAccountID: to,
 			Amount: rec.AmountRial, Ledger: book, Code: CodeSATNAOrder, Reference: ref})
 	}
@@ -965,6 +955,21 @@ func (r *satna) legs(x *postgres.Decision, rec satnaRecord) ([]ledger.Transfer, 
 		t[i].Flags |= ledger.FlagLinked
 	}
 	return t, status, reason, nets
+}
+
+// payeeAccount is where a customer order's money goes in the receiving bank's book: the payee's account
+// (credited), or the suspense account with why the payee cannot be credited (settled, to be returned).
+func payeeAccount(x *postgres.Decision, book ledger.LedgerID, sheba string) (ledger.ID, string, string) {
+	a, ok := x.AccountByKey(book, sheba)
+	switch {
+	case !ok:
+		return AccountID(book, KeySuspense), "settled", "account_not_found"
+	case a.Flags&ledger.FlagClosed != 0:
+		return AccountID(book, KeySuspense), "settled", "account_closed"
+	case a.Flags&ledger.FlagBlocked != 0:
+		return AccountID(book, KeySuspense), "settled", "account_blocked"
+	}
+	return a.ID, "credited", ""
 }
 
 // mirrorNet is how much an interbank order moves a simulated bank's mirror: positive when its settlement

@@ -409,18 +409,7 @@ func (r *satna) bookLegs(x *postgres.Decision, rec satnaRecord, live map[string]
 		book := BookLedger(rec.ReceiverBank)
 		to := AccountID(book, KeyEquity)
 		if rec.Type == "customer" {
-			to = AccountID(book, KeySuspense)
-			a, ok := x.AccountByKey(book, rec.PayeeSHEBA)
-			switch {
-			case !ok:
-				reason = "account_not_found"
-			case a.Flags&ledger.FlagClosed != 0:
-				reason = "account_closed"
-			case a.Flags&ledger.FlagBlocked != 0:
-				reason = "account_blocked"
-			default:
-				to, status = a.ID, "credited"
-			}
+			to, status, reason = payeeAccount(x, book, rec.PayeeSHEBA)
 		}
 		t = append(t, ledger.Transfer{ID: leg("payee"), DebitAccountID: AccountID(book, KeySATNAOffset), CreditAccountID: to,
 			Amount: rec.AmountRial, Ledger: book, Code: CodeSATNAOffset, Reference: cutBytes(rec.Reference, ledger.ReferenceLenMax)})
