@@ -86,6 +86,24 @@ type Statement struct {
 }
 
 // StatementLine is one posted movement of a statement.
+// SATNAPositions is the day's positions of every member bank at the CBI.
+type SATNAPositions struct {
+	Date      string          `json:"date" doc:"YYYY-MM-DD (Gregorian)"`
+	Jalali    string          `json:"jalali" doc:"YYYY/MM/DD"`
+	Positions []SATNAPosition `json:"positions"`
+}
+
+// SATNAPosition is one bank's settlement account over the day, and what it has queued now.
+type SATNAPosition struct {
+	BankCode     string `json:"bank_code"`
+	OpeningRial  int64  `json:"opening_balance_rial"`
+	ClosingRial  int64  `json:"closing_balance_rial" doc:"at the day's end, or now for today"`
+	NetRial      int64  `json:"net_rial" doc:"closing less opening: received less paid over the day"`
+	Movements    int    `json:"movements"`
+	QueuedOrders int    `json:"queued_orders" doc:"in the liquidity queue now"`
+	QueuedRial   int64  `json:"queued_rial" doc:"their total: the liquidity the bank lacks for them"`
+}
+
 type StatementLine struct {
 	At          time.Time `json:"at"`
 	Jalali      string    `json:"jalali" doc:"YYYY/MM/DD HH:MM, Tehran"`
@@ -108,6 +126,8 @@ type SATNABackend interface {
 	RevokeOrder(ctx context.Context, bank, id string) (SATNAOrder, error)
 	// SATNAQueue lists every queued and warehoused order, for the operator.
 	SATNAQueue(ctx context.Context) ([]SATNAOrder, error)
+	// SATNAPositions is every member's settlement position over a Tehran day, for the operator.
+	SATNAPositions(ctx context.Context, date string) (SATNAPositions, error)
 	// Statement is bank's settlement account over a Tehran day (date: YYYY-MM-DD or Jalali YYYY/MM/DD).
 	Statement(ctx context.Context, bank, date string) (Statement, error)
 	// CreditOrder and ReturnOrder are an external receiving bank's answers to an incoming order.
@@ -177,6 +197,15 @@ func RegisterSATNA(s *Server, b SATNABackend) {
 			return &o, err
 		})
 	registerStatement(s, b)
+	Register(s, route{id: "satna-positions", method: http.MethodGet, path: "/v1/operator/satna/positions",
+		summary: "Every member's settlement position over a Tehran day (opening, closing, net, queued now)", tag: "operator",
+		access: accessOperator, errors: []int{http.StatusUnprocessableEntity}},
+		func(ctx context.Context, _ Principal, in *struct {
+			Date string `query:"date" maxLength:"10" doc:"YYYY-MM-DD or Jalali YYYY/MM/DD; default today (Tehran)"`
+		}) (*SATNAPositions, error) {
+			ps, err := b.SATNAPositions(ctx, in.Date)
+			return &ps, err
+		})
 	Register(s, route{id: "satna-queue", method: http.MethodGet, path: "/v1/operator/satna/queue",
 		summary: "Every queued and warehoused SATNA order", tag: "operator", access: accessOperator},
 		func(ctx context.Context, _ Principal, _ *struct{}) (*struct {

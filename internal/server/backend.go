@@ -690,6 +690,10 @@ func (b backend) ReturnOrder(ctx context.Context, bank, id, reason string) (api.
 	return b.s.satna.ReturnOrder(ctx, bank, id, reason)
 }
 
+func (b backend) SATNAPositions(ctx context.Context, date string) (api.SATNAPositions, error) {
+	return b.s.satna.Positions(ctx, date)
+}
+
 func (b backend) Statement(ctx context.Context, bank, date string) (api.Statement, error) {
 	return b.s.satna.Statement(ctx, bank, date)
 }

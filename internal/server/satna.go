@@ -1589,6 +1589,34 @@ func (r *satna) SATNAQueue(ctx context.Context) ([]api.SATNAOrder, error) {
 	return out, nil
 }
 
+// Positions is every member's settlement position over a Tehran day (today by default): its statement's
+// opening and closing balances and count of movements, and what it has in the liquidity queue now.
+func (r *satna) Positions(ctx context.Context, date string) (api.SATNAPositions, error) {
+	if date == "" {
+		date = calendar.DateOf(r.s.clk.Now().In(calendar.Tehran)).String()
+	}
+	queued := map[string][2]int64{}
+	r.mu.Lock()
+	for _, rec := range r.queued {
+		q := queued[rec.SenderBank]
+		queued[rec.SenderBank] = [2]int64{q[0] + 1, q[1] + rec.AmountRial}
+	}
+	r.mu.Unlock()
+	out := api.SATNAPositions{Positions: []api.SATNAPosition{}}
+	for _, code := range r.s.world.members {
+		st, err := r.Statement(ctx, code, date)
+		if err != nil {
+			return out, err
+		}
+		out.Date, out.Jalali = st.Date, st.Jalali
+		q := queued[code]
+		out.Positions = append(out.Positions, api.SATNAPosition{BankCode: code, OpeningRial: st.OpeningRial,
+			ClosingRial: st.ClosingRial, NetRial: st.ClosingRial - st.OpeningRial, Movements: st.MovementsTotal,
+			QueuedOrders: int(q[0]), QueuedRial: q[1]})
+	}
+	return out, nil
+}
+
 // cutBytes cuts s to at most n bytes on a character boundary.
 func cutBytes(s string, n int) string {
 	if len(s) <= n {
