@@ -69,7 +69,7 @@ func newClearing(ctx context.Context, s *Server) (*clearing, error) {
 // reload rebuilds the positions from their rows.
 func (c *clearing) reload(ctx context.Context) error {
 	pos := map[positionKey]int64{}
-	err := eachRailRow(ctx, c.s.pool, kindPosition, func(row postgres.RailObject) error {
+	err := eachRailRow(ctx, c.s.pool, kindPosition, nil, func(row postgres.RailObject) error {
 		var rec positionRecord
 		if err := json.Unmarshal(row.Body, &rec); err != nil {
 			return fmt.Errorf("server: %s %s: %w", row.Kind, row.ID, err)
@@ -88,10 +88,10 @@ func (c *clearing) reload(ctx context.Context) error {
 	return nil
 }
 
-// eachRailRow calls f for every rail row of kind, paging by id.
-func eachRailRow(ctx context.Context, pool *pgxpool.Pool, kind string, f func(postgres.RailObject) error) error {
+// eachRailRow calls f for every rail row of kind with one of statuses (all when none), paging by id.
+func eachRailRow(ctx context.Context, pool *pgxpool.Pool, kind string, statuses []string, f func(postgres.RailObject) error) error {
 	for after := ""; ; {
-		rows, err := postgres.RailObjectsWhere(ctx, pool, kind, "", nil, nil, after, postgres.RailObjectsMax)
+		rows, err := postgres.RailObjectsWhere(ctx, pool, kind, "", nil, statuses, after, postgres.RailObjectsMax)
 		if err != nil {
 			return err
 		}

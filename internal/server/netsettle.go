@@ -10,7 +10,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/tasvieh/tasvieh/api"
 	"github.com/tasvieh/tasvieh/banks"
@@ -76,37 +75,7 @@ var netCodes = map[string]uint16{"paya": CodePAYANet, "card": CodeCardNet}
 
 // netClaims keeps one SettleNets per set id at a time: a second call with the same id waits for the first,
 // then answers what the first stored.
-type netClaims struct {
-	mu       sync.Mutex
-	inflight map[[16]byte]chan struct{}
-}
-
-func (n *netClaims) claim(ctx context.Context, id [16]byte) (func(), error) {
-	for {
-		n.mu.Lock()
-		if n.inflight == nil {
-			n.inflight = map[[16]byte]chan struct{}{}
-		}
-		busy, ok := n.inflight[id]
-		if !ok {
-			done := make(chan struct{})
-			n.inflight[id] = done
-			n.mu.Unlock()
-			return func() {
-				n.mu.Lock()
-				delete(n.inflight, id)
-				n.mu.Unlock()
-				close(done)
-			}, nil
-		}
-		n.mu.Unlock()
-		select {
-		case <-busy:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
+type netClaims = claims[[16]byte]
 
 // errNetSetApplied says the ledger already holds the set's chain: a call that found no record got there
 // after another's decision committed it (its record is then stored too).

@@ -60,9 +60,8 @@ type satna struct {
 	offsetting []offsetChunk                // committed large sets' chunks still to complete (satna_offset.go)
 	chunkFault func() error                 // tests: fails the completion of large sets' chunks
 
-	submits    chan settleReq // orders due now, for the batcher
-	inflightMu sync.Mutex
-	inflight   map[rtgs.OrderID]chan struct{} // order ids being submitted
+	submits  chan settleReq       // orders due now, for the batcher
+	inflight claims[rtgs.OrderID] // order ids being submitted
 }
 
 // kindReturnDue marks an order whose return its simulated receiver could not fund yet (its settlement account
@@ -70,7 +69,7 @@ type satna struct {
 const kindReturnDue = "satna.return_due"
 
 func newSATNA(ctx context.Context, s *Server) (*satna, error) {
-	r := &satna{s: s, submits: make(chan settleReq, submitBatchMax), inflight: map[rtgs.OrderID]chan struct{}{}}
+	r := &satna{s: s, submits: make(chan settleReq, submitBatchMax)}
 	if err := r.reload(ctx); err != nil {
 		return nil, err
 	}
@@ -128,21 +127,7 @@ func (r *satna) reload(ctx context.Context) error {
 
 // eachRow calls f for every rail row of kind with one of statuses, paging by id.
 func (r *satna) eachRow(ctx context.Context, kind string, statuses []string, f func(postgres.RailObject) error) error {
-	for after := ""; ; {
-		rows, err := postgres.RailObjectsWhere(ctx, r.s.pool, kind, "", nil, statuses, after, postgres.RailObjectsMax)
-		if err != nil {
-			return err
-		}
-		for _, row := range rows {
-			if err := f(row); err != nil {
-				return err
-			}
-		}
-		if len(rows) < postgres.RailObjectsMax {
-			return nil
-		}
-		after = rows[len(rows)-1].ID
-	}
+	return eachRailRow(ctx, r.s.pool, kind, statuses, f)
 }
 
 // decode reads a rail row's body as an order record.
@@ -372,7 +357,7 @@ func (r *satna) SubmitOrder(ctx context.Context, bank string, req api.SATNAOrder
 
 	// One submission of an order id at a time (a repeat waits for the first to be decided, then answers it);
 	// different orders go on concurrently, and those that settle at once are decided in batches.
-	release, err := r.claim(ctx, o.ID)
+	release, err := r.inflight.claim(ctx, o.ID) // a second submission of the same id waits for the first to end
 	if err != nil {
 		return api.SATNAOrder{}, false, err
 	}
@@ -485,31 +470,6 @@ type settleRes struct {
 // (postgres.RailObjectsMax ids), and three transfers, two events and a row each, well inside one request of
 // the store (postgres.RequestTransfersMax 8,192; rows and events 16,384).
 const submitBatchMax = postgres.RailObjectsMax
-
-// claim takes the right to submit order id; a second submission of the same id waits for the first to end.
-func (r *satna) claim(ctx context.Context, id rtgs.OrderID) (func(), error) {
-	for {
-		r.inflightMu.Lock()
-		ch, busy := r.inflight[id]
-		if !busy {
-			ch = make(chan struct{})
-			r.inflight[id] = ch
-			r.inflightMu.Unlock()
-			return func() {
-				r.inflightMu.Lock()
-				delete(r.inflight, id)
-				r.inflightMu.Unlock()
-				close(ch)
-			}, nil
-		}
-		r.inflightMu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
 
 // batcher decides the orders due now in batches: as many as are waiting (up to submitBatchMax) in one
 // decision of the writer, on its stable balances, so that the durable write is shared; a release and an
