@@ -38,7 +38,8 @@ var wantProfiles = map[string]Profile{
 		PAYAFee:                         Fee{},
 		SATNAReturnFee:                  Fee{MinRial: 50_000, MaxRial: 50_000},
 		SATNAReturnDeadlineBusinessDays: 1,
-		SimulatorDefaults:               []string{"satna_end_of_day", "satna_days_ahead_max", "satna_return_fee", "satna_return_deadline_business_days"},
+		PAYAReturnDeadlineCycles:        1,
+		SimulatorDefaults:               []string{"paya_holiday_cycles", "paya_return_deadline_cycles", "satna_end_of_day", "satna_days_ahead_max", "satna_return_fee", "satna_return_deadline_business_days"},
 	},
 	"1400": {
 		Name:                            "1400",
@@ -57,7 +58,8 @@ var wantProfiles = map[string]Profile{
 		PAYAFee:                         Fee{Percent: 100, MinRial: 2_000, MaxRial: 25_000}, // 0.01 %, min 2,000, max 25,000
 		SATNAReturnFee:                  Fee{MinRial: 50_000, MaxRial: 50_000},
 		SATNAReturnDeadlineBusinessDays: 1,
-		SimulatorDefaults:               []string{"satna_end_of_day", "satna_days_ahead_max", "satna_return_fee", "satna_return_deadline_business_days"},
+		PAYAReturnDeadlineCycles:        1,
+		SimulatorDefaults:               []string{"paya_holiday_cycles", "paya_return_deadline_cycles", "satna_end_of_day", "satna_days_ahead_max", "satna_return_fee", "satna_return_deadline_business_days"},
 	},
 	"1404": {
 		Name:                            "1404",
@@ -76,7 +78,8 @@ var wantProfiles = map[string]Profile{
 		PAYAFee:                         Fee{Percent: 100, MinRial: 2_000, MaxRial: 25_000},
 		SATNAReturnFee:                  Fee{MinRial: 50_000, MaxRial: 50_000},
 		SATNAReturnDeadlineBusinessDays: 1,
-		SimulatorDefaults:               []string{"satna_end_of_day", "satna_days_ahead_max", "satna_return_fee", "satna_return_deadline_business_days"},
+		PAYAReturnDeadlineCycles:        1,
+		SimulatorDefaults:               []string{"paya_holiday_cycles", "paya_return_deadline_cycles", "satna_end_of_day", "satna_days_ahead_max", "satna_return_fee", "satna_return_deadline_business_days"},
 	},
 }
 

@@ -49,6 +49,15 @@ type Profile struct {
 	// PAYACycles are the cut-offs of PAYA's cycles on a business day, in
 	// order.
 	PAYACycles []ClockTime `json:"paya_cycles"`
+	// PAYAHolidayCycles is what a day that is not a business day runs: 0,
+	// no cycle (entries wait for the next business day's first), or 1, one
+	// cycle at the day's last cut-off of PAYACycles.
+	PAYAHolidayCycles int `json:"paya_holiday_cycles"`
+	// PAYAReturnDeadlineCycles is how many cycles after the one that
+	// delivered it an external receiving bank may return an entry: until
+	// that cycle's cut-off, so that the return rides it. Past it, the entry
+	// is posted.
+	PAYAReturnDeadlineCycles int `json:"paya_return_deadline_cycles"`
 
 	// SATNAFee and PAYAFee are charged per order and per entry.
 	SATNAFee Fee `json:"satna_fee"`
@@ -90,7 +99,7 @@ var profileFields = []string{
 	"name", "effective", "source",
 	"paya_cap", "satna_min_customer_rial", "card_daily_limit_rial",
 	"satna_open", "satna_customer_cutoff", "satna_interbank_cutoff", "satna_end_of_day", "satna_days_ahead_max",
-	"paya_cycles",
+	"paya_cycles", "paya_holiday_cycles", "paya_return_deadline_cycles",
 	"satna_fee", "paya_fee", "satna_return_fee", "satna_return_deadline_business_days",
 	"simulator_defaults",
 }
@@ -187,6 +196,12 @@ func (p Profile) Validate() error {
 		if sub, msg := f.v.problem(); sub != "" {
 			return bad(f.field+"."+sub, "%s", msg)
 		}
+	}
+	if h := p.PAYAHolidayCycles; h < 0 || h > 1 {
+		return bad("paya_holiday_cycles", "%d: want 0 (none) or 1", h)
+	}
+	if d := p.PAYAReturnDeadlineCycles; d < 1 || d > payaCyclesMax {
+		return bad("paya_return_deadline_cycles", "%d outside 1..%d", d, payaCyclesMax)
 	}
 	if d := p.SATNAReturnDeadlineBusinessDays; d < 0 || d > returnDeadlineBusinessDaysMax {
 		return bad("satna_return_deadline_business_days", "%d outside 0..%d", d, returnDeadlineBusinessDaysMax)
