@@ -62,6 +62,13 @@ const (
 	CodeMandateMismatch      // the debit's payer or payee SHEBA is not the mandate's
 	CodeMandateLimitExceeded // the amount is over the mandate's maximum per debit, or its debits this Jalali month are used up
 
+	// The originator's book, at intake (the switch, for a simulated originating bank), and idempotency.
+	CodeReferenceReused   // the originator already used this reference for another entry (or an earlier row of the file)
+	CodeAccountNotFound   // the originator's account is not in its bank's book
+	CodeAccountClosed     // the originator's account is closed
+	CodeAccountBlocked    // the originator's account is blocked
+	CodeInsufficientFunds // a credit's payer cannot cover the amount and the fee
+
 	codeCount // not a code: the number of codes
 )
 
@@ -100,6 +107,11 @@ var codeNames = [codeCount]string{
 	CodeMandateExpired:          "mandate_expired",
 	CodeMandateMismatch:         "mandate_mismatch",
 	CodeMandateLimitExceeded:    "mandate_limit_exceeded",
+	CodeReferenceReused:         "reference_reused",
+	CodeAccountNotFound:         "account_not_found",
+	CodeAccountClosed:           "account_closed",
+	CodeAccountBlocked:          "account_blocked",
+	CodeInsufficientFunds:       "insufficient_funds",
 }
 
 // ErrSyntax is wrapped by the errors of ParseCode and ParseCore.

@@ -16,7 +16,14 @@ type Error struct {
 	Code    string `json:"code" doc:"stable snake_case code; see the README's table"`
 	Message string `json:"message" doc:"what went wrong, for people"`
 	Field   string `json:"field,omitempty" doc:"the request field at fault, when one is"`
-	status  int
+	// Reason, Position and Row say more where a rail's validation does: PAYA's rejection code of an entry
+	// (sheba_invalid, amount_at_or_over_cap, …), the 1-based character in the field, the file's line.
+	Reason   string `json:"reason,omitempty" doc:"the rail's own code, e.g. PAYA's entry rejection code"`
+	Position int    `json:"position,omitempty" doc:"1-based character position of the fault within the field"`
+	Row      int    `json:"row,omitempty" doc:"1-based line of the file at fault (the header is line 1)"`
+	// Original names the object a refused duplicate repeats (a PAYA file sent again under its reference).
+	Original string `json:"original_id,omitempty" doc:"the original's id, for a refused duplicate"`
+	status   int
 }
 
 func (e *Error) Error() string {

@@ -10,7 +10,8 @@ package postgres
 //   - each deferred rail R keeps a clearing account 'clearing:' || R in every book, and the rail records each
 //     bank's unsettled net as the row ('clearing.position', R || ':' || code) with body->>'net_rial' (positive:
 //     the bank owes). A book's clearing balance (credits less debits: what its customers paid in, less what
-//     was paid out to them) equals its bank's position, and a rail's positions sum to zero across banks. A
+//     was paid out to them) equals its bank's position plus its legs still to book (body->>'pending_rial':
+//     PAYA's obligations come at acceptance, some customer legs later), and a rail's positions sum to zero across banks. A
 //     bank played as external has a frozen book here too: its position moves without it, so its clearing
 //     accounts are not checked (its positions still count towards its rail's sum);
 //   - each deferred rail's net-settlement account in ledger 1 (external key 'cbi:net:' || R) is only a
@@ -39,16 +40,16 @@ var bookSources = []auditSource{{
 }, {
 	name: "books: clearing accounts",
 	from: `(SELECT c.ledger, c.id, c.external_key, c.credits_posted::numeric - c.debits_posted AS held,
-			coalesce((p.body->>'net_rial')::numeric, 0) AS net
+			coalesce((p.body->>'net_rial')::numeric, 0) AS net, coalesce((p.body->>'pending_rial')::numeric, 0) AS pending
 		FROM accounts c
 		LEFT JOIN rail_objects p ON p.kind = 'clearing.position'
 			AND p.id = substr(c.external_key, 10) || ':' || lpad((c.ledger - 1000)::text, 3, '0')
 		LEFT JOIN rail_objects b ON b.kind = 'switch.bank' AND b.id = lpad((c.ledger - 1000)::text, 3, '0')
 		WHERE c.external_key LIKE 'clearing:%' AND c.ledger > 1000 AND coalesce(b.body->>'mode', 'simulated') <> 'external') c`,
 	checks: []auditCheck{{
-		bad: "c.held <> c.net",
-		finding: "format('book %s: clearing account %s (%s) holds %s rial but the rail''s unsettled net for the bank is %s', " +
-			"c.ledger, c.id, c.external_key, c.held, c.net)",
+		bad: "c.held <> c.net + c.pending",
+		finding: "format('book %s: clearing account %s (%s) holds %s rial but the rail''s unsettled net for the bank is %s and its legs pending %s', " +
+			"c.ledger, c.id, c.external_key, c.held, c.net, c.pending)",
 	}},
 }, {
 	// A large SATNA offsetting set moves its nets through the transit accounts 'satna:offset' (ledger 1 and

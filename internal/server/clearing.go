@@ -45,6 +45,13 @@ type positionRecord struct {
 	Rail    string `json:"rail"`
 	Bank    string `json:"bank"`
 	NetRial int64  `json:"net_rial"`
+	// PendingRial is what the bank's clearing account is still to move for legs not yet booked in its book:
+	// PAYA records an obligation (the nets) when it accepts an entry, but each side's customer leg may come
+	// later — the payee credited at delivery, a debit's payer debited when its bank posts it. A leg still to
+	// come adds −amount for a payer (its clearing account will be credited) and +amount for a payee. So a
+	// live book's clearing account holds NetRial + PendingRial; for an external bank it stays zero (the
+	// switch counts an external bank's leg booked when it hands the entry over).
+	PendingRial int64 `json:"pending_rial,omitempty"`
 }
 
 // clearing holds the positions in memory: loaded from their rows at start, changed only inside writer
@@ -56,6 +63,8 @@ type clearing struct {
 	// pos are the positions as of the last committed decision (while mu is free), or as decided so far
 	// (inside a decision).
 	pos map[positionKey]int64
+	// pending are the legs still to be booked, per bank (positionRecord.PendingRial), in the same way.
+	pending map[positionKey]int64
 	// later are the notifications of moves that applied with no transfer to tie them to (every bank in the
 	// move external): written once the decision commits.
 	later []outbox.Event
@@ -68,7 +77,7 @@ func newClearing(ctx context.Context, s *Server) (*clearing, error) {
 
 // reload rebuilds the positions from their rows.
 func (c *clearing) reload(ctx context.Context) error {
-	pos := map[positionKey]int64{}
+	pos, pending := map[positionKey]int64{}, map[positionKey]int64{}
 	err := eachRailRow(ctx, c.s.pool, kindPosition, nil, func(row postgres.RailObject) error {
 		var rec positionRecord
 		if err := json.Unmarshal(row.Body, &rec); err != nil {
@@ -78,13 +87,13 @@ func (c *clearing) reload(ctx context.Context) error {
 		if k.id() != row.ID {
 			return fmt.Errorf("server: %s %s: its body names %s", row.Kind, row.ID, k.id())
 		}
-		pos[k] = rec.NetRial
+		pos[k], pending[k] = rec.NetRial, rec.PendingRial
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	c.pos = pos
+	c.pos, c.pending = pos, pending
 	return nil
 }
 
@@ -138,6 +147,9 @@ func (c *clearing) decide(ctx context.Context, f func(x *postgres.Decision) erro
 // position is a bank's position on rail: inside a decision, or under mu.
 func (c *clearing) position(rail, bank string) int64 { return c.pos[positionKey{rail, bank}] }
 
+// pendingOf is a bank's legs still to book on rail (positionRecord.PendingRial): inside a decision, or under mu.
+func (c *clearing) pendingOf(rail, bank string) int64 { return c.pending[positionKey{rail, bank}] }
+
 // isClearingRail reports whether rail has clearing accounts in the books.
 func isClearingRail(rail string) bool { return slices.Contains(clearingRails, rail) }
 
@@ -159,14 +171,17 @@ type clearingMove struct {
 	c *clearing
 	// Sub is the move's submission so far; a rail may add its own transfers, rows and events (tied to its
 	// transfers), which apply with the move. Position rows are added by propose.
-	Sub   postgres.Submission
-	delta map[positionKey]int64
-	notes []outbox.Event
-	legs  int
+	Sub    postgres.Submission
+	delta  map[positionKey]int64
+	pdelta map[positionKey]int64 // pending legs' changes (obligeIn, legDueIn)
+	notes  []outbox.Event
+	legs   int
 }
 
 // move starts a move. Only inside clearing.decide.
-func (c *clearing) move() *clearingMove { return &clearingMove{c: c, delta: map[positionKey]int64{}} }
+func (c *clearing) move() *clearingMove {
+	return &clearingMove{c: c, delta: map[positionKey]int64{}, pdelta: map[positionKey]int64{}}
+}
 
 // intakeIn adds an originating bank's customer paying into rail: a simulated bank debits its customer's
 // account from (in its own book) and credits its clearing account for rail; an external bank's customer is
@@ -184,6 +199,65 @@ func (m *clearingMove) deliverIn(x *postgres.Decision, rail, bank string, to led
 }
 
 func (m *clearingMove) legIn(x *postgres.Decision, rail, bank string, customer ledger.ID, amount int64, leg clearingLeg, in bool) error {
+	if err := m.bookIn(x, rail, bank, customer, amount, leg, in); err != nil {
+		return err
+	}
+	k, d := positionKey{rail, bank}, amount
+	if !in {
+		d = -amount
+	}
+	if n := m.delta[k] + d; n > rtgs.NetTotalRialMax || n < -rtgs.NetTotalRialMax {
+		return fmt.Errorf("server: clearing: %s at %s moves more than %d rial in one move", rail, bank, rtgs.NetTotalRialMax)
+	}
+	m.delta[k] += d
+	return nil
+}
+
+// obligeIn records that payer's bank owes payee's amount over rail, with neither customer leg booked yet:
+// the positions move at once (payer +amount, payee −amount) and each bank's pending legs by the opposite, so
+// both clearing accounts still equal net + pending. Each leg follows with legDueIn when it is booked.
+func (m *clearingMove) obligeIn(rail, payer, payee string, amount int64) error {
+	w := m.c.s.world
+	switch {
+	case !isClearingRail(rail):
+		return fmt.Errorf("server: clearing: no rail %q", rail)
+	case !w.isMember(payer) || !w.isMember(payee):
+		return fmt.Errorf("server: clearing: %s or %s is not a member bank", payer, payee)
+	case amount <= 0 || amount > rtgs.NetTotalRialMax:
+		return fmt.Errorf("server: clearing: %s: amount %d rial outside 1..%d", rail, amount, rtgs.NetTotalRialMax)
+	}
+	m.delta[positionKey{rail, payer}] += amount
+	m.delta[positionKey{rail, payee}] -= amount
+	m.pdelta[positionKey{rail, payer}] -= amount
+	m.pdelta[positionKey{rail, payee}] += amount
+	return nil
+}
+
+// legDueIn books one leg an obligation left pending: a payer's (pay true: its customer debited into the
+// clearing account) or a payee's (its customer credited out of it). customer zero books it without a
+// customer — the leg resolved against the clearing account itself (a return funded by the entry it sends
+// back, a leg cancelled by a return), or an external bank's, which books its own. The bank's positions do not
+// move; its pending legs do.
+func (m *clearingMove) legDueIn(x *postgres.Decision, rail, bank string, customer ledger.ID, amount int64, leg clearingLeg, pay bool) error {
+	if !customer.IsZero() && m.c.s.world.live(bank) {
+		if err := m.bookIn(x, rail, bank, customer, amount, leg, pay); err != nil {
+			return err
+		}
+	} else if amount <= 0 || amount > rtgs.NetTotalRialMax {
+		return fmt.Errorf("server: clearing: %s at %s: amount %d rial outside 1..%d", rail, bank, amount, rtgs.NetTotalRialMax)
+	}
+	k := positionKey{rail, bank}
+	if pay {
+		m.pdelta[k] += amount
+	} else {
+		m.pdelta[k] -= amount
+	}
+	return nil
+}
+
+// bookIn checks one customer leg and, for a live bank, adds its transfer (customer → clearing when in, else
+// clearing → customer). It moves no position.
+func (m *clearingMove) bookIn(x *postgres.Decision, rail, bank string, customer ledger.ID, amount int64, leg clearingLeg, in bool) error {
 	w := m.c.s.world
 	codes, ok := railCodes[rail]
 	switch {
@@ -197,14 +271,6 @@ func (m *clearingMove) legIn(x *postgres.Decision, rail, bank string, customer l
 		return fmt.Errorf("server: clearing: %s leg code %d outside the rail's range %d–%d", rail, leg.Code, codes[0], codes[1])
 	case m.legs >= clearingLegsMax:
 		return fmt.Errorf("server: clearing: more than %d legs in one move", clearingLegsMax)
-	}
-	k := positionKey{rail, bank}
-	d := amount
-	if !in {
-		d = -amount
-	}
-	if n := m.delta[k] + d; n > rtgs.NetTotalRialMax || n < -rtgs.NetTotalRialMax {
-		return fmt.Errorf("server: clearing: %s at %s moves more than %d rial in one move", rail, bank, rtgs.NetTotalRialMax)
 	}
 	if w.live(bank) {
 		book := BookLedger(bank)
@@ -225,7 +291,6 @@ func (m *clearingMove) legIn(x *postgres.Decision, rail, bank string, customer l
 		}
 		m.Sub.Transfers = append(m.Sub.Transfers, t)
 	}
-	m.delta[k] += d
 	m.legs++
 	return nil
 }
@@ -246,7 +311,12 @@ func (m *clearingMove) proposeIn(x *postgres.Decision) ([]ledger.Result, bool, e
 	sums := map[string]int64{}
 	for k, d := range m.delta {
 		sums[k.rail] += d
-		if d != 0 {
+		if d != 0 || m.pdelta[k] != 0 {
+			keys = append(keys, k)
+		}
+	}
+	for k, d := range m.pdelta {
+		if _, seen := m.delta[k]; !seen && d != 0 {
 			keys = append(keys, k)
 		}
 	}
@@ -259,16 +329,16 @@ func (m *clearingMove) proposeIn(x *postgres.Decision) ([]ledger.Result, bool, e
 	sub := m.Sub
 	sub.Rows = slices.Clone(sub.Rows)
 	sub.Events = slices.Clone(sub.Events)
-	next := make(map[positionKey]int64, len(keys))
+	next, nextPending := make(map[positionKey]int64, len(keys)), make(map[positionKey]int64, len(keys))
 	for _, k := range keys {
-		n := m.c.pos[k] + m.delta[k]
-		if n > rtgs.NetTotalRialMax || n < -rtgs.NetTotalRialMax {
-			return nil, false, fmt.Errorf("server: clearing: %s's position would be %d rial, beyond ±%d", k.id(), n, rtgs.NetTotalRialMax)
+		n, p := m.c.pos[k]+m.delta[k], m.c.pending[k]+m.pdelta[k]
+		if n > rtgs.NetTotalRialMax || n < -rtgs.NetTotalRialMax || p > rtgs.NetTotalRialMax || p < -rtgs.NetTotalRialMax {
+			return nil, false, fmt.Errorf("server: clearing: %s's position would be %d rial (pending %d), beyond ±%d", k.id(), n, p, rtgs.NetTotalRialMax)
 		}
-		next[k] = n
+		next[k], nextPending[k] = n, p
 		// Untied: written exactly when the submission applies (Propose writes nothing of a refused one).
 		sub.Rows = append(sub.Rows, postgres.Row{Kind: kindPosition, ID: k.id(), Status: "open",
-			Body: mustJSON(positionRecord{Rail: k.rail, Bank: k.bank, NetRial: n})})
+			Body: mustJSON(positionRecord{Rail: k.rail, Bank: k.bank, NetRial: n, PendingRial: p})})
 	}
 	if len(sub.Transfers) > 0 {
 		for _, e := range m.notes {
@@ -280,7 +350,7 @@ func (m *clearingMove) proposeIn(x *postgres.Decision) ([]ledger.Result, bool, e
 		return res, ok, err
 	}
 	for k, n := range next {
-		m.c.pos[k] = n
+		m.c.pos[k], m.c.pending[k] = n, nextPending[k]
 	}
 	if len(sub.Transfers) == 0 {
 		m.c.later = append(m.c.later, m.notes...)
@@ -298,7 +368,7 @@ func (c *clearing) resyncIn(x *postgres.Decision, code string) error {
 		if !ok {
 			return fmt.Errorf("server: clearing: %s's book has no clearing account for %s", code, rail)
 		}
-		diff := c.position(rail, code) - clr.Balance()
+		diff := c.position(rail, code) + c.pending[positionKey{rail, code}] - clr.Balance()
 		if diff == 0 {
 			continue
 		}

@@ -17,6 +17,7 @@ const (
 	JobDayOpen      = "day.open"
 	JobDayClose     = "day.close"
 	JobLedgerExpiry = "ledger.expiry"
+	JobPAYACycle    = "paya.cycle" // and the cut-off, HHMM: paya.cycle.0945
 )
 
 // ExpirySpec is the ledger expiry job's schedule: hourly. The store expires each pending transfer at its own
@@ -45,7 +46,7 @@ func (s *Server) jobs() []scheduler.Job {
 	if err != nil {
 		p, _ = s.cfg.Rulebook.Profile(rulebook.DefaultName)
 	}
-	return []scheduler.Job{
+	jobs := []scheduler.Job{
 		{Name: JobDayOpen, Spec: cronAt(p.SATNAOpen), BusinessDays: true, Run: func(ctx context.Context, at time.Time) error {
 			return s.dayEvent(ctx, at, "open", "day.opened", s.openHooks)
 		}},
@@ -56,6 +57,20 @@ func (s *Server) jobs() []scheduler.Job {
 			return s.store.Decide(ctx, func(*postgres.Decision) {})
 		}},
 	}
+	// PAYA's cycles: one job per cut-off of the rulebook, every day; a run on a day without that cycle (a
+	// holiday, unless the rulebook runs one there) does nothing.
+	for _, c := range p.PAYACycles {
+		jobs = append(jobs, scheduler.Job{Name: JobPAYACycle + "." + fmt.Sprintf("%02d%02d", c.Hour, c.Minute), Spec: cronAt(c),
+			Run: func(ctx context.Context, at time.Time) error {
+				ok, err := s.paya.isSlot(at)
+				if err != nil || !ok {
+					return err
+				}
+				_, err = s.paya.runCycle(ctx, at)
+				return err
+			}})
+	}
+	return jobs
 }
 
 // dayEvent runs a day's hooks, then records the day's status and tells every member bank. The events' ids

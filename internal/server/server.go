@@ -65,24 +65,26 @@ type Config struct {
 
 // Server is `tasvieh serve`: the switch, the simulated banks and the API.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	pool    *pgxpool.Pool
-	clk     *clock.Switch
-	ids     *ids.Source
-	store   *postgres.Store
-	outbox  *postgres.Outbox
-	runs    *postgres.JobRuns
-	hooks   *postgres.Webhooks
-	cal     *calendar.Calendar
-	kafka   *kafka.Cluster
-	relay   *kafka.Relay
-	sched   *scheduler.Scheduler
-	deliver *webhook.Deliverer
-	api     *api.Server
-	keys    Keys
-	world   *world
-	satna   *satna
+	cfg      Config
+	log      *slog.Logger
+	pool     *pgxpool.Pool
+	clk      *clock.Switch
+	ids      *ids.Source
+	store    *postgres.Store
+	outbox   *postgres.Outbox
+	runs     *postgres.JobRuns
+	hooks    *postgres.Webhooks
+	cal      *calendar.Calendar
+	kafka    *kafka.Cluster
+	relay    *kafka.Relay
+	sched    *scheduler.Scheduler
+	deliver  *webhook.Deliverer
+	api      *api.Server
+	keys     Keys
+	world    *world
+	satna    *satna
+	paya     *paya
+	mandates *mandates
 
 	clearing  *clearing // the deferred rails' clearing positions
 	netClaims netClaims // one SettleNets per set id at a time
@@ -170,13 +172,19 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.satna.batcher(runCtx) }()
+	if s.mandates, err = newMandates(ctx, s); err != nil {
+		return nil, err
+	}
+	if s.paya, err = newPAYA(ctx, s); err != nil {
+		return nil, err
+	}
 	if s.keys, err = LoadKeys(filepath.Join(cfg.Home, "keys.json"), s.world.memberCodes()); err != nil {
 		return nil, err
 	}
 
 	// Kafka: the embedded broker keeps nothing, so every event goes out again (consumers deduplicate by id).
 	if s.kafka, err = kafka.Start(ctx, kafka.Config{Brokers: cfg.KafkaBrokers,
-		Topics: []string{TopicNotifications, postgres.ExpiryTopic}, Partitions: 8}, cfg.Log); err != nil {
+		Topics: []string{TopicNotifications, postgres.ExpiryTopic, TopicPAYACredit, TopicPAYADebit}, Partitions: 8}, cfg.Log); err != nil {
 		return nil, err
 	}
 	if s.kafka.Embedded() {
@@ -192,6 +200,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.goRun(runCtx, "relay", s.relay.Run)
+	if err := s.paya.startConsumers(runCtx); err != nil {
+		return nil, err
+	}
 
 	client := cfg.WebhookClient
 	if client == nil {
@@ -208,6 +219,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := s.sched.Start(runCtx); err != nil { // its runs live as long as the server, not as the opening
 		return nil, err
 	}
+	// PAYA cycles a crash stopped half-way complete now, before anything else closes a later one.
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.paya.resume(runCtx) }()
 	return s, nil
 }
 
