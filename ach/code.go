@@ -38,6 +38,10 @@ const (
 	CodeMandateNotAllowed  // a credit with a mandate_id: credits need no mandate
 	CodeMandateInvalid     // mandate_id longer than MandateIDLenMax or not letters, digits and '-'
 
+	// A mandate request's own figures (ValidateMandateRequest), after its text.
+	CodeMandateLimitInvalid // max_per_debit_rial not positive or over the PAYA cap, or max_debits_per_month outside 1..MandateDebitsPerMonthMax
+	CodeMandateDatesInvalid // start after end, end before today, or longer than MandateDaysMax
+
 	// Its identifiers, against the bank registry of its day.
 	CodeBankUnknown  // originating_bank is not the 3-digit code of a bank
 	CodeBankInactive // originating_bank was merged or dissolved: the message names its successor
@@ -49,6 +53,14 @@ const (
 
 	// The switch's state: the operator's suspensions.
 	CodeBankSuspended // the originating or the receiving bank is suspended by the operator
+
+	// The mandate a debit is collected under, against its state (CheckDebit).
+	CodeNoMandate            // no mandate of that id for the originating bank, or one the payer's bank rejected
+	CodeMandateNotActive     // the mandate awaits the payer's bank, or its start date has not come
+	CodeMandateRevoked       // the payer revoked the mandate
+	CodeMandateExpired       // the mandate's end date has passed
+	CodeMandateMismatch      // the debit's payer or payee SHEBA is not the mandate's
+	CodeMandateLimitExceeded // the amount is over the mandate's maximum per debit, or its debits this Jalali month are used up
 
 	codeCount // not a code: the number of codes
 )
@@ -74,12 +86,20 @@ var codeNames = [codeCount]string{
 	CodeMandateMissing:          "mandate_missing",
 	CodeMandateNotAllowed:       "mandate_not_allowed",
 	CodeMandateInvalid:          "mandate_invalid",
+	CodeMandateLimitInvalid:     "mandate_limit_invalid",
+	CodeMandateDatesInvalid:     "mandate_dates_invalid",
 	CodeBankUnknown:             "bank_unknown",
 	CodeBankInactive:            "bank_inactive",
 	CodeSHEBAInvalid:            "sheba_invalid",
 	CodeOriginatingBankMismatch: "originating_bank_mismatch",
 	CodeOnUs:                    "on_us",
 	CodeBankSuspended:           "bank_suspended",
+	CodeNoMandate:               "no_mandate",
+	CodeMandateNotActive:        "mandate_not_active",
+	CodeMandateRevoked:          "mandate_revoked",
+	CodeMandateExpired:          "mandate_expired",
+	CodeMandateMismatch:         "mandate_mismatch",
+	CodeMandateLimitExceeded:    "mandate_limit_exceeded",
 }
 
 // ErrSyntax is wrapped by the errors of ParseCode and ParseCore.
