@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/tasvieh/tasvieh/api"
 	"github.com/tasvieh/tasvieh/ids"
 	"github.com/tasvieh/tasvieh/ledger"
 	"github.com/tasvieh/tasvieh/postgres"
@@ -114,4 +115,14 @@ func PanicAfterMirrorNetForTest(ctx context.Context, s *Server, bank string, ria
 		r.addNets([]mirrorNet{{bank, rial}}, "review-panic")
 		panic("review: a bug after an order's mirror net was recorded")
 	})
+}
+
+// PAYAForTest is the PAYA backend itself, for tests that call it without HTTP.
+func PAYAForTest(s *Server) api.PAYABackend { return backend{s} }
+
+// SetPAYAFault makes PAYA's cycles fail at a stage: f answers an error for the stage named (nil: go on).
+func SetPAYAFault(s *Server, f func(stage string) error) {
+	s.paya.cycleMu.Lock()
+	s.paya.fault = f
+	s.paya.cycleMu.Unlock()
 }

@@ -284,7 +284,7 @@ func (p *paya) deliver(ctx context.Context, rec *cycleRecord) error {
 		if len(rows) == 0 {
 			break
 		}
-		ext, err := p.deliverChunk(ctx, rows, deadline)
+		ext, err := p.deliverChunk(ctx, rows, deadline, rec.SettledAt)
 		if err != nil {
 			return err
 		}
@@ -364,7 +364,7 @@ func (p *paya) returnDeadline(cut time.Time) (time.Time, error) {
 }
 
 // deliverChunk decides one chunk of a cycle's entries, all or nothing; ext says some went to external banks.
-func (p *paya) deliverChunk(ctx context.Context, rows []postgres.RailObject, deadline time.Time) (ext bool, err error) {
+func (p *paya) deliverChunk(ctx context.Context, rows []postgres.RailObject, deadline time.Time, settled *time.Time) (ext bool, err error) {
 	recs := make([]payaRecord, 0, len(rows))
 	for _, row := range rows {
 		r, err := payaDecode(row)
@@ -387,7 +387,7 @@ func (p *paya) deliverChunk(ctx context.Context, rows []postgres.RailObject, dea
 		returns = 0
 		for i := range recs {
 			r := &recs[i]
-			r.AnsweredAt = &now
+			r.AnsweredAt, r.SettledAt = &now, settled
 			if !p.s.world.live(r.ReceivingBank) {
 				ext = true
 				if err := p.handOverIn(x, m, r, deadline); err != nil {

@@ -289,7 +289,7 @@ func (ms *mandates) list(bank, status, cursor string, limit int) api.PAYAMandate
 }
 
 // rejectionError is an entry's or a mandate's rejection as the API's error: its code, field and position.
-func rejectionError(rej *ach.Rejection) error {
+func rejectionError(rej *ach.Rejection) *api.Error {
 	e := api.Errorf(api.CodeEntryRejected, "%s", rej.String())
 	e.Field, e.Reason, e.Position = rej.Field, rej.Code.String(), rej.Position
 	return e
