@@ -281,6 +281,7 @@ func (s *Server) Listen() (string, error) {
 	}
 	api.RegisterSATNA(s.api, backend{s})
 	api.RegisterNets(s.api, backend{s})
+	api.RegisterPAYA(s.api, backend{s})
 	s.http = &http.Server{
 		Handler:           s.api,
 		ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open without a request
