@@ -47,7 +47,8 @@ func (w *world) raw(method, path, key, ctype string, body []byte) (int, http.Hea
 	return res.StatusCode, res.Header, b.Bytes()
 }
 
-// errorBody checks the API's one error body: only code, message, field; a status from api's table.
+// errorBody checks the API's one error body: code, message, field and the optional details of api.Error (reason,
+// position, row, original_id) only; a status from api's table.
 func errorBody(t *testing.T, what string, status int, b []byte) map[string]any {
 	t.Helper()
 	var m map[string]any
@@ -56,7 +57,9 @@ func errorBody(t *testing.T, what string, status int, b []byte) map[string]any {
 		return nil
 	}
 	for k := range m {
-		if k != "code" && k != "message" && k != "field" {
+		switch k {
+		case "code", "message", "field", "reason", "position", "row", "original_id":
+		default:
 			t.Errorf("%s: extra key %q in error body %s", what, k, b)
 		}
 	}
