@@ -96,7 +96,7 @@ type PAYAReturnRequest struct {
 // validate it, and (for CSV, whose rows name only payees) the originator paying every row.
 type PAYAFileRequest struct {
 	Format     string `query:"format" enum:"csv,nacha" doc:"default csv"`
-	Reference  string `query:"reference" minLength:"1" maxLength:"140" doc:"the bank's own reference for the file: a repeat is refused with the original's id"`
+	Reference  string `query:"reference" maxLength:"140" doc:"the bank's own reference for the file, required unless dry_run: a repeat is refused with the original's id"`
 	DryRun     bool   `query:"dry_run" doc:"validate and report; move nothing, store nothing"`
 	PayerSHEBA string `query:"payer_sheba" maxLength:"64" doc:"the account paying every row (the employer): required"`
 	PayerName  string `query:"payer_name" maxLength:"560" doc:"its holder: required"`

@@ -133,7 +133,9 @@ const BodyReadTimeout = 5 * time.Second
 // one idempotency key.
 func (s *Server) checkBody(ctx huma.Context, next func(huma.Context)) {
 	r, w := humago.Unwrap(ctx)
-	if ctx.Operation().RequestBody == nil || r.Body == nil || r.ContentLength == 0 {
+	// A route that streams its body (a PAYA file) reads it itself, under its own limit.
+	streams, _ := ctx.Operation().Metadata["streamsBody"].(bool)
+	if streams || ctx.Operation().RequestBody == nil || r.Body == nil || r.ContentLength == 0 {
 		next(ctx)
 		return
 	}
