@@ -23,6 +23,7 @@ const (
 	CodeFieldCount        // not as many fields as the header has columns
 	CodeUTF8Invalid       // a byte that is not UTF-8
 	CodeAmountInvalid     // the amount column is not a whole number of rial as the reader reads one
+	CodeNACHARecord       // an entry of a NACHA file breaks the profile's records: its entry detail, transaction code or addenda (DryRunNACHA)
 
 	// An entry's shape, field by field, and the rulebook's cap.
 	CodeCoreInvalid        // core is neither credit nor debit
@@ -62,6 +63,7 @@ var codeNames = [codeCount]string{
 	CodeFieldCount:              "field_count",
 	CodeUTF8Invalid:             "utf8_invalid",
 	CodeAmountInvalid:           "amount_invalid",
+	CodeNACHARecord:             "nacha_record",
 	CodeCoreInvalid:             "core_invalid",
 	CodeAmountNotPositive:       "amount_not_positive",
 	CodeAmountAtOrOverCap:       "amount_at_or_over_cap",
