@@ -49,6 +49,7 @@ func init() {
 		"serve":    {"run the switch and the simulated banks behind the HTTP API", runServe},
 		"op":       {"operate a running server: clock, liquidity, banks, customers", runOp},
 		"satna":    {"a bank's SATNA orders against a running server: submit, get, list, revoke, statement", runSATNA},
+		"paya":     {"payroll files (validate, generate, upload) and a bank's PAYA entries, mandates and cycles", runPAYA},
 	}
 }
 
