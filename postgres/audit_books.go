@@ -16,7 +16,11 @@ package postgres
 //     accounts are not checked (its positions still count towards its rail's sum);
 //   - each deferred rail's net-settlement account in ledger 1 (external key 'cbi:net:' || R) is only a
 //     passage inside one set's netted chain: it holds nothing, posted or pending;
-//   - the transit accounts 'satna:offset' are at zero unless a large offsetting set is being completed.
+//   - the transit accounts 'satna:offset' are at zero unless a large offsetting set is being completed;
+//   - PAYA's legs still to book (each position's pending_rial) are exactly what its entries say: an entry
+//     (kind 'paya.entry') not returned whose payer leg is not booked (body->>'payer_done') counts −amount at
+//     its payer's bank, whose payee leg is not booked +amount at its payee's bank; a returned entry's legs
+//     were cancelled by its return.
 
 // bookSources are the audit's scans of the books.
 var bookSources = []auditSource{{
@@ -71,6 +75,23 @@ var bookSources = []auditSource{{
 		bad: "n.held <> 0 OR n.debits_pending <> 0 OR n.credits_pending <> 0",
 		finding: "format('ledger 1: net-settlement account %s (%s) holds %s rial (pending debits/credits %s/%s) after its sets', " +
 			"n.id, n.external_key, n.held, n.debits_pending, n.credits_pending)",
+	}},
+}, {
+	// PAYA's pending legs, from its entries, against the positions' pending_rial (internal/server/paya*.go).
+	name: "books: paya pending legs",
+	from: `(SELECT coalesce(e.bank, p.bank) AS bank, coalesce(e.due, 0) AS due, coalesce(p.pending, 0) AS pending
+		FROM (SELECT bank, sum(d) AS due FROM (
+				SELECT body->>'payer_bank' AS bank, -(body->>'amount_rial')::numeric AS d FROM rail_objects
+				WHERE kind = 'paya.entry' AND status <> 'returned' AND NOT coalesce((body->>'payer_done')::boolean, false)
+				UNION ALL
+				SELECT body->>'payee_bank', (body->>'amount_rial')::numeric FROM rail_objects
+				WHERE kind = 'paya.entry' AND status <> 'returned' AND NOT coalesce((body->>'payee_done')::boolean, false)) l
+			GROUP BY bank) e
+		FULL JOIN (SELECT split_part(id, ':', 2) AS bank, (body->>'pending_rial')::numeric AS pending FROM rail_objects
+			WHERE kind = 'clearing.position' AND split_part(id, ':', 1) = 'paya') p ON p.bank = e.bank) q`,
+	checks: []auditCheck{{
+		bad:     "q.due <> q.pending",
+		finding: "format('paya: bank %s has legs pending %s rial by its entries but its position says %s', q.bank, q.due, q.pending)",
 	}},
 }, {
 	name: "books: clearing positions",

@@ -351,6 +351,7 @@ func (p *paya) legsAtIntake(x *postgres.Decision, m *clearingMove, r *payaRecord
 				Reference: cutBytes("paya fee "+r.Reference, ledger.ReferenceLenMax)})
 		}
 	}
+	r.PayerDone = true
 	return m.legDueIn(x, "paya", orig, payer, r.AmountRial,
 		clearingLeg{ID: payaLegID(r.ID, "pay"), Code: CodePAYAEntry, Reference: r.Reference}, true)
 }

@@ -277,7 +277,7 @@ func (p *paya) deliver(ctx context.Context, rec *cycleRecord) error {
 	}
 	first := true
 	for {
-		rows, err := postgres.PAYAEntries(ctx, p.s.pool, rec.ID, "", []string{"accepted"}, "", payaChunk)
+		rows, err := postgres.PAYAEntries(ctx, p.s.pool, rec.ID, "", []string{"accepted", "deferred"}, "", payaChunk)
 		if err != nil {
 			return err
 		}

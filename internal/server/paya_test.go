@@ -220,7 +220,9 @@ func TestPAYAPayrollFile(t *testing.T) {
 	if len(pg.Errors) != 2 || pg.NextCursor == "" || pg.Errors[1].Row != 502 {
 		t.Fatalf("errors page 1: %+v", pg)
 	}
-	w.must(http.StatusOK, http.MethodGet, "/v1/paya/files/"+f.ID+"/errors?limit=2&cursor="+pg.NextCursor, w.bank("017"), nil, &pg)
+	cursor := pg.NextCursor
+	pg = api.PAYAFileErrors{}
+	w.must(http.StatusOK, http.MethodGet, "/v1/paya/files/"+f.ID+"/errors?limit=2&cursor="+cursor, w.bank("017"), nil, &pg)
 	if len(pg.Errors) != 1 || pg.NextCursor != "" || pg.Errors[0].Row != 902 {
 		t.Fatalf("errors page 2: %+v", pg)
 	}
