@@ -186,7 +186,7 @@ func registerPAYAFiles(s *Server, b PAYABackend) {
 	r := route{id: "upload-paya-file", method: http.MethodPost, path: "/v1/paya/files",
 		summary: "Upload a payroll file (CSV or NACHA) as the request body: 201 accepted with its report, 200 for a dry run, 409 duplicate_file",
 		tag:     "paya", access: accessBank, status: http.StatusCreated,
-		alsoOK: []int{http.StatusOK, http.StatusConflict, http.StatusUnprocessableEntity},
+		alsoOK: []int{http.StatusOK, http.StatusConflict},
 		errors: []int{http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity}}
 	fileSchema := &huma.Schema{Type: huma.TypeString, Format: "binary"}
 	op := s.operation(r, false)
@@ -196,7 +196,7 @@ func registerPAYAFiles(s *Server, b PAYABackend) {
 		"it arrives, never holding it whole. The answer is the file with its validation report: 201 when its valid rows were accepted, "+
 		"200 for a dry run (status validated; nothing stored), 409 for a file whose reference the bank used already — the body is "+
 		"then the refused file, status refused, code duplicate_file and original_id the first file's id (its code and message "+
-		"make it an error body too) — and 422 for a file refused as a whole (code file_refused, or the report of the rows read).",
+		"make it an error body too) — and 422 for a file refused as a whole (the error body: code file_refused, row the line at fault).",
 		PAYAFileBytesMax, PAYAFileBytesMax>>20)
 	op.RequestBody = &huma.RequestBody{Required: true, Description: "the file", Content: map[string]*huma.MediaType{}}
 	for _, t := range payaUploadTypes {

@@ -149,6 +149,14 @@ func TestResponsesValidateAgainstOpenAPI(t *testing.T) {
 	small := order
 	small.AmountRial, small.Reference = 1_000, "v-satna-2"
 	var created api.SATNAOrder
+	payaEntry := api.PAYAEntryRequest{Core: "credit", PayerSHEBA: payer, PayerName: "payer", PayeeSHEBA: payee, PayeeName: "payee",
+		AmountRial: 10_000_000, Reference: "v-paya-1"}
+	payaOver := payaEntry
+	payaOver.AmountRial, payaOver.Reference = 150_000_000, "v-paya-2"
+	payaFile := "/v1/paya/files?format=csv&reference=v-file-1&payer_name=payer&payer_sheba=" + payer
+	payroll := payCSV([][]string{{payee, "1000000", "payee", "", "v-row-1"}, {payee, "0", "payee", "", "v-row-2"}})
+	mandate := api.PAYAMandateRequest{BillerSHEBA: payee, BillerName: "biller", PayerSHEBA: payer, MaxPerDebitRial: 1_000_000,
+		MaxDebitsPerMonth: 2, StartDate: "1404/02/01", EndDate: "1404/06/31", BillerReference: "v-mandate-1"}
 	calls := []call{
 		{"POST", "/v1/satna/orders", b, order, 201},
 		{"POST", "/v1/satna/orders", b, order, 200},
@@ -173,6 +181,39 @@ func TestResponsesValidateAgainstOpenAPI(t *testing.T) {
 		{"GET", "/v1/satna/statements/21-04-2025?format=csv", b, nil, 422},
 		{"POST", "/v1/satna/orders/00000000-0000-0000-0000-000000000000/credit", b, nil, 404},
 		{"POST", "/v1/satna/orders/00000000-0000-0000-0000-000000000000/return", b, api.SATNAReturnRequest{Reason: "account_closed"}, 404},
+		{"POST", "/v1/paya/entries", b, payaEntry, 201},
+		{"POST", "/v1/paya/entries", b, payaEntry, 200},
+		{"POST", "/v1/paya/entries", b, payaOver, 422},
+		{"GET", "/v1/paya/entries/00000000-0000-0000-0000-000000000000", b, nil, 404},
+		{"GET", "/v1/paya/entries?cycle=2025-04-21T09:45", b, nil, 200},
+		{"GET", "/v1/paya/entries?status=lost&cycle=2025-04-21T09:45", b, nil, 422},
+		{"POST", "/v1/paya/entries/00000000-0000-0000-0000-000000000000/return", b, api.PAYAReturnRequest{Code: "account_closed"}, 404},
+		{"POST", "/v1/paya/entries/00000000-0000-0000-0000-000000000000/return", b, api.PAYAReturnRequest{Code: "bored"}, 422},
+		{"POST", payaFile + "&dry_run=true", b, rawBody{"text/csv", payroll}, 200},
+		{"POST", payaFile, b, rawBody{"text/csv", payroll}, 201},
+		{"POST", payaFile, b, rawBody{"text/csv", payroll}, 409},
+		{"POST", payaFile, b, rawBody{"application/json", payroll}, 422},
+		{"GET", "/v1/paya/files/00000000-0000-0000-0000-000000000000", b, nil, 404},
+		{"GET", "/v1/paya/files/00000000-0000-0000-0000-000000000000/errors", b, nil, 404},
+		{"POST", "/v1/paya/mandates", w.bank("012"), mandate, 201},
+		{"POST", "/v1/paya/mandates", w.bank("012"), mandate, 200},
+		{"GET", "/v1/paya/mandates", b, nil, 200},
+		{"GET", "/v1/paya/mandates/00000000-0000-0000-0000-000000000000", b, nil, 404},
+		{"POST", "/v1/paya/mandates/00000000-0000-0000-0000-000000000000/approve", b, nil, 404},
+		{"POST", "/v1/paya/mandates/00000000-0000-0000-0000-000000000000/reject", b, api.PAYAMandateDecision{Reason: "no"}, 404},
+		{"POST", "/v1/paya/mandates/00000000-0000-0000-0000-000000000000/revoke", b, nil, 404},
+		{"GET", "/v1/paya/cycles/2025-04-21T09:45", op, nil, 404},
+		{"GET", "/v1/paya/cycles/yesterday", op, nil, 422},
+		{"GET", "/v1/paya/cycles/2025-04-21T09:45/delivery?format=csv", w.bank("012"), nil, 404},
+		{"POST", "/v1/operator/paya/cycles/run", b, api.PAYACycleRun{}, 403},
+		{"POST", "/v1/operator/paya/cycles/run", op, api.PAYACycleRun{Cycle: "2025-04-21T09:50"}, 409},
+		{"POST", "/v1/operator/paya/cycles/run", op, api.PAYACycleRun{}, 200},
+		{"GET", "/v1/paya/cycles", b, nil, 200},
+		{"GET", "/v1/paya/cycles/2025-04-21T09:45", op, nil, 200},
+		{"GET", "/v1/paya/cycles/2025-04-21T09:45?format=csv", b, nil, 200},
+		{"GET", "/v1/paya/cycles/2025-04-21T09:45/delivery?format=csv", w.bank("012"), nil, 200},
+		{"GET", "/v1/paya/cycles/2025-04-21T09:45/delivery?format=nacha", w.bank("012"), nil, 200},
+		{"GET", "/v1/paya/cycles/2025-04-21T09:45/delivery?format=xml", w.bank("012"), nil, 422},
 		{"GET", "/healthz", "", nil, 200},
 		{"GET", "/v1/me", b, nil, 200},
 		{"GET", "/v1/me", op, nil, 200},
@@ -222,7 +263,10 @@ func TestResponsesValidateAgainstOpenAPI(t *testing.T) {
 				call{"POST", "/v1/satna/orders/" + created.ID + "/revoke", b, nil, 409})
 		}
 		var body []byte
-		if c.body != nil {
+		ctype := "application/json"
+		if raw, ok := c.body.(rawBody); ok {
+			body, ctype = raw.data, raw.ctype
+		} else if c.body != nil {
 			body, _ = json.Marshal(c.body)
 		}
 		req, _ := http.NewRequest(c.method, w.url+c.path, bytes.NewReader(body))
@@ -230,7 +274,7 @@ func TestResponsesValidateAgainstOpenAPI(t *testing.T) {
 			req.Header.Set("Authorization", "Bearer "+c.key)
 		}
 		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Content-Type", ctype)
 		}
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -274,6 +318,12 @@ func TestResponsesValidateAgainstOpenAPI(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("operations no call validated: %v", missing)
 	}
+}
+
+// rawBody is a call's body sent as it is, with its content type (a file upload).
+type rawBody struct {
+	ctype string
+	data  []byte
 }
 
 // richCustomer is an active, ordinary customer of bank able to pay 10,000,000,000 rial.

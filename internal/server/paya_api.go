@@ -203,11 +203,8 @@ func (b backend) PAYAEntries(ctx context.Context, bank, status, direction, file,
 }
 
 func (b backend) ReturnEntry(ctx context.Context, bank, id, code string) (api.PAYAEntry, error) {
-	if !returnCodes[code] {
+	if _, err := ach.ParseReturnCode(code); err != nil {
 		return api.PAYAEntry{}, api.FieldErrorf("code", "code %q is not a PAYA return code", code)
-	}
-	if b.s.world.live(bank) {
-		return api.PAYAEntry{}, api.Errorf(api.CodeBankNotSimulated, "bank %s is simulated: its book posts or returns its entries itself", bank)
 	}
 	r, err := b.s.paya.returnExternal(ctx, bank, id, code)
 	if err != nil {
@@ -215,10 +212,6 @@ func (b backend) ReturnEntry(ctx context.Context, bank, id, code string) (api.PA
 	}
 	return b.s.paya.view(r), nil
 }
-
-// returnCodes are the reasons a receiving bank may give (issue 9).
-var returnCodes = map[string]bool{"account_not_found": true, "account_closed": true, "account_blocked": true,
-	"insufficient_funds": true, "no_mandate": true, "mandate_limit_exceeded": true, "mandate_revoked": true}
 
 func (b backend) RequestMandate(ctx context.Context, bank string, req api.PAYAMandateRequest) (api.PAYAMandate, bool, error) {
 	return b.s.mandates.request(ctx, bank, req)

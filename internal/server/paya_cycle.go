@@ -703,8 +703,13 @@ func (p *paya) returnExternal(ctx context.Context, bank, id, code string) (payaR
 	switch {
 	case r.ReceivingBank != bank && r.OriginatingBank != bank:
 		return r, api.Errorf(api.CodeNotFound, "no entry %s", id)
+	case p.s.world.live(bank):
+		return r, api.Errorf(api.CodeBankNotSimulated, "bank %s is simulated: its book posts or returns its entries itself", bank)
 	case r.ReceivingBank != bank || r.Status != "delivered" || r.ReturnOf != "":
 		return r, api.Errorf(api.CodeReturnClosed, "entry %s is %s: only an entry delivered to the caller, not itself a return, can be returned", id, r.Status)
+	}
+	if rc, _ := ach.ParseReturnCode(code); !rc.Applies(ach.CoreCredit) && r.Core == "credit" {
+		return r, api.FieldErrorf("code", "%s applies to debits only; entry %s is a credit", code, id)
 	}
 	var ret payaRecord
 	c := p.s.clearing
