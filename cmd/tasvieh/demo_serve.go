@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 
 	"github.com/tasvieh/tasvieh/api"
 	"github.com/tasvieh/tasvieh/calendar"
@@ -19,7 +20,8 @@ const demoServeSchema = "demo_serve"
 
 // demoSwitch starts `tasvieh serve` in this process on the simulated clock just before Nowruz 1404, and walks
 // through it over HTTP as a member bank and the operator would: the directory, the magic values, an advance
-// over the holidays firing day open and close in order, a liquidity injection, the bank's events, the audit.
+// over the holidays firing day open and close in order, a liquidity injection, PAYA (demoPAYA), the bank's
+// events, the audit.
 func demoSwitch(ctx context.Context, env Env, seed uint64, keep bool) error {
 	w := env.Stdout
 	cfg := DefaultConfig(env.Getenv)
@@ -88,16 +90,20 @@ func demoSwitch(ctx context.Context, env Env, seed uint64, keep bool) error {
 		return err
 	}
 	fmt.Fprintln(w, "  POST /v1/operator/clock/advance to 1404/01/07 00:00 — over 29 Esfand and Nowruz (1–4 Farvardin) and a Friday:")
-	expiries := 0
+	expiries, cycles := 0, 0
 	for _, r := range adv.Fired {
 		if r.Job == "ledger.expiry" {
 			expiries++
 			continue
 		}
+		if strings.HasPrefix(r.Job, server.JobPAYACycle) {
+			cycles++
+			continue
+		}
 		d := calendar.DateOf(r.Scheduled.In(calendar.Tehran))
 		fmt.Fprintf(w, "    %-10s %s %-9s (%s)  %s\n", r.Job, r.Jalali, d.Weekday(), d, r.Outcome)
 	}
-	fmt.Fprintf(w, "    … and %d hourly ledger.expiry runs; no day opened on a holiday or a Friday\n", expiries)
+	fmt.Fprintf(w, "    … and %d hourly ledger.expiry runs and %d PAYA cycle jobs (empty cycles; on a holiday or a Friday a job does nothing); no day opened on a holiday or a Friday\n", expiries, cycles)
 	var wo api.SATNAOrder
 	if err := (&opClient{base: srv.URL(), key: srv.Keys().Banks["017"], http: op.http}).call(ctx, http.MethodGet, "/v1/satna/orders/"+warehoused, nil, &wo); err != nil {
 		return err
@@ -109,6 +115,9 @@ func demoSwitch(ctx context.Context, env Env, seed uint64, keep bool) error {
 		return err
 	}
 	fmt.Fprintf(w, "  POST /v1/operator/liquidity 50,000,000,000 rial to 017 → %s; settlement balance %s rial\n", liq.Status, groupDigits(liq.BalanceRial))
+	if err := demoPAYA(ctx, w, srv, op); err != nil {
+		return err
+	}
 	var acct api.SettlementAccount
 	if err := bank.call(ctx, http.MethodGet, "/v1/settlement-account", nil, &acct); err != nil {
 		return err
@@ -149,7 +158,7 @@ func demoSwitch(ctx context.Context, env Env, seed uint64, keep bool) error {
 		<-ctx.Done()
 		return nil
 	}
-	fmt.Fprintln(w, "\nNext: `tasvieh serve` runs the switch for you (`tasvieh demo --serve` leaves this one up); `make test` runs\nthe whole suite; `tasvieh satna --bank 017 list` asks the switch as a bank; `tasvieh bench ledger|restore|api|rtgs`\nmeasure the writer, its start-up, the API and SATNA.")
+	fmt.Fprintln(w, "\nNext: `tasvieh serve` runs the switch for you (`tasvieh demo --serve` leaves this one up); `make test` runs\nthe whole suite; `tasvieh satna --bank 017 list` and `tasvieh paya --bank 017 cycles` ask the switch as a bank;\n`tasvieh bench ledger|restore|api|rtgs|paya` measure the writer, its start-up, the API, SATNA and PAYA.")
 	return nil
 }
 
