@@ -82,7 +82,7 @@ func registerPAYAEntries(s *Server, b PAYABackend) {
 			e, err := b.PAYAEntry(ctx, p.Bank, in.ID)
 			return &e, err
 		})
-	Register(s, route{id: "list-paya-entries", method: http.MethodGet, path: "/v1/paya/entries", summary: "The caller's PAYA entries, newest first",
+	Register(s, route{id: "list-paya-entries", method: http.MethodGet, path: "/v1/paya/entries", summary: "The caller's PAYA entries of one cycle or one file (name one), in id order",
 		tag: "paya", access: accessBank},
 		func(ctx context.Context, p Principal, in *struct {
 			Status    string `query:"status" enum:"accepted,deferred,settled,posted,returned"`
@@ -178,12 +178,20 @@ func uploadMediaOK(ct string) bool {
 	return false
 }
 
+// payaFilesPath is the upload's path.
+const payaFilesPath = "/v1/paya/files"
+
+// UploadRequestTimeout is an upload's deadline, instead of the API's RequestTimeout: its valid rows are
+// accepted within the request, a thousand per writer decision, and a million-row file takes minutes
+// (README "Measured figures"). The answer's write deadline follows it.
+const UploadRequestTimeout = 15 * time.Minute
+
 // UploadReadTimeout bounds reading an uploaded file: as long as the request's own deadline, since reading
 // the file is most of the request's work (128 MiB in 30 s needs some 4.5 MB/s, far below a LAN's).
 const UploadReadTimeout = RequestTimeoutDefault
 
 func registerPAYAFiles(s *Server, b PAYABackend) {
-	r := route{id: "upload-paya-file", method: http.MethodPost, path: "/v1/paya/files",
+	r := route{id: "upload-paya-file", method: http.MethodPost, path: payaFilesPath,
 		summary: "Upload a payroll file (CSV or NACHA) as the request body: 201 accepted with its report, 200 for a dry run, 409 duplicate_file",
 		tag:     "paya", access: accessBank, status: http.StatusCreated,
 		alsoOK: []int{http.StatusOK, http.StatusConflict},
@@ -226,6 +234,7 @@ func registerPAYAFiles(s *Server, b PAYABackend) {
 		lb := &limitedBody{r: in.body, left: PAYAFileBytesMax}
 		rc := http.NewResponseController(in.w)
 		_ = rc.SetReadDeadline(time.Now().Add(UploadReadTimeout)) // the exchange's own time, not the switch's clock
+		_ = rc.SetWriteDeadline(time.Now().Add(UploadRequestTimeout + 5*time.Second))
 		f, created, err := b.UploadFile(ctx, p.Bank, req, lb)
 		if n, _ := io.Copy(io.Discard, io.LimitReader(lb, 1)); n == 0 && !lb.over {
 			// Read to its end (a reader that stopped early at a refused header leaves the rest): the
@@ -308,7 +317,7 @@ func registerPAYAMandates(s *Server, b PAYABackend) {
 			m, err := b.PAYAMandate(ctx, p.Bank, in.ID)
 			return &m, err
 		})
-	Register(s, route{id: "list-paya-mandates", method: http.MethodGet, path: "/v1/paya/mandates", summary: "The caller's mandates (as biller's bank or payer's), newest first",
+	Register(s, route{id: "list-paya-mandates", method: http.MethodGet, path: "/v1/paya/mandates", summary: "The caller's mandates (as biller's bank or payer's), in id order",
 		tag: "paya", access: accessBank},
 		func(ctx context.Context, p Principal, in *struct {
 			Status string `query:"status" enum:"requested,active,revoked,expired,rejected"`

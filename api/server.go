@@ -119,7 +119,11 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
 // ServeHTTP serves a request under its deadline.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	timeout := s.cfg.RequestTimeout
+	if r.Method == http.MethodPost && r.URL.Path == payaFilesPath {
+		timeout = max(timeout, UploadRequestTimeout) // a file's rows are accepted within its request
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	s.mux.ServeHTTP(w, r.WithContext(ctx))
 }
