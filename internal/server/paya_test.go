@@ -462,7 +462,7 @@ func TestPAYAMandates(t *testing.T) {
 	if p, b := w.satnaHeld("017", payer.SHEBA), w.satnaHeld("012", biller.SHEBA); p != payerHeld-30*u || b != billerHeld+30*u {
 		t.Errorf("payer %d → %d, biller %d → %d: want 30u moved", payerHeld, p, billerHeld, b)
 	}
-	d3 := w.paySubmit("012", debit("b-5", 1*u, m.ID))                     // the month's third
+	d3 := w.paySubmit("012", debit("b-5", 1*u, m.ID))                                     // the month's third
 	w.payRejected("012", debit("b-6", 1*u, m.ID), "mandate_limit_exceeded", "mandate_id") // a fourth in 1404/02
 	// Revoked by the payer, through its bank: d3 (accepted before) is returned; a new debit is refused.
 	w.must(http.StatusOK, http.MethodPost, "/v1/paya/mandates/"+m.ID+"/revoke", w.bank("017"), api.PAYAMandateDecision{}, &m)
