@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +37,16 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if stage := os.Getenv("TASVIEH_PAYA_DIE_AT"); stage != "" {
+		// Killed at the worst moment: the process dies (SIGKILL, no shutdown) when a PAYA cycle reaches stage.
+		server.SetPAYAFault(srv, func(s string) error {
+			if s == stage {
+				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				select {}
+			}
+			return nil
+		})
 	}
 	url, err := srv.Listen()
 	if err != nil {
@@ -96,11 +107,12 @@ func TestKilledBetweenTwoJobsRunsTheMissedOneOnce(t *testing.T) {
 
 // startChild runs a server as a child process (this test binary, TestMain's child mode) on schema and home,
 // its simulated clock at start, and answers it and its URL once it listens (waiting at most 3 minutes).
-func startChild(t *testing.T, schema, home, start string) (*exec.Cmd, string) {
+func startChild(t *testing.T, schema, home, start string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "TASVIEH_SERVE_CHILD=1", "TASVIEH_SCHEMA="+schema, "DATABASE_URL="+pgtest.URL(t),
 		"TASVIEH_HOME="+home, "TASVIEH_START="+start)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/tasvieh/tasvieh/ach"
 	"github.com/tasvieh/tasvieh/api"
+	"github.com/tasvieh/tasvieh/clock"
+	"github.com/tasvieh/tasvieh/internal/pgtest"
 	"github.com/tasvieh/tasvieh/internal/server"
 	"github.com/tasvieh/tasvieh/sheba"
 )
@@ -177,4 +179,78 @@ func TestPAYAExternalBank(t *testing.T) {
 		t.Errorf("payer: %d, want %d (e1 given back, e2 paid)", now, held-12*u)
 	}
 	w.audit()
+}
+
+// TestPAYACycleProcessKilled: the switch's process is killed (SIGKILL, no shutdown) in the middle of a cycle's
+// delivery, after its first decision of 1,000 entries; a new switch on the same database completes the cycle
+// once: every entry posted, every payee credited once, one net set, the audit clean.
+func TestPAYACycleProcessKilled(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	home := t.TempDir()
+	cmd, url := startChild(t, schema, home, "1404/02/01 08:00", "TASVIEH_PAYA_DIE_AT=delivered-one")
+	defer cmd.Process.Kill()
+	keys, err := server.LoadKeys(home+"/keys.json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := &world{t: t, url: url, pool: pool}
+	var page api.CustomerPage
+	child.must(http.StatusOK, http.MethodGet, "/v1/directory/customers?bank=012&limit=1000", keys.Operator, nil, &page)
+	var payees []api.Customer
+	for _, c := range page.Customers {
+		if c.Status == "active" && c.Magic == "" {
+			payees = append(payees, c)
+		}
+	}
+	want, before := map[string]int64{}, map[string]int64{}
+	for _, p := range payees {
+		before[p.SHEBA] = *p.BalanceRial
+	}
+	var page017 api.CustomerPage
+	child.must(http.StatusOK, http.MethodGet, "/v1/directory/customers?bank=017&limit=1000", keys.Operator, nil, &page017)
+	var payer api.Customer
+	for _, c := range page017.Customers {
+		if c.Status == "active" && c.Magic == "" && (payer.SHEBA == "" || *c.BalanceRial > *payer.BalanceRial) {
+			payer = c
+		}
+	}
+	var rows [][]string
+	for i := 1; i <= 1500; i++ {
+		p := payees[i%len(payees)]
+		want[p.SHEBA] += int64(1_000_000 + i)
+		rows = append(rows, []string{p.SHEBA, fmt.Sprint(1_000_000 + i), "کارمند", "", fmt.Sprintf("sk-%04d", i)})
+	}
+	q := "/v1/paya/files?format=csv&reference=sigkill-1&payer_name=x&payer_sheba=" + payer.SHEBA
+	st, _, b := child.raw(http.MethodPost, q, keys.Banks["017"], "text/csv", payCSV(rows))
+	if st != http.StatusCreated {
+		t.Fatalf("upload: %d %s", st, b)
+	}
+	// The advance reaches the 09:45 cycle, whose first delivery kills the process: no answer comes.
+	req, _ := http.NewRequest(http.MethodPost, url+"/v1/operator/clock/advance", strings.NewReader(`{"to":"1404/02/01 10:00"}`))
+	req.Header.Set("Authorization", "Bearer "+keys.Operator)
+	req.Header.Set("Content-Type", "application/json")
+	if res, err := http.DefaultClient.Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("the advance answered %d: the child should have died mid-cycle", res.StatusCode)
+	}
+	_ = cmd.Wait()
+
+	w := &world{t: t, pool: pool, cfg: server.Config{Pool: pool, Home: home, Addr: "127.0.0.1:0", ClockMode: clock.ModeSimulated,
+		Start: jalali(t, "1404/02/01 10:00"), Seed: 7, Customers: testCustomers, Log: testLog()}}
+	w.open()
+	defer func() { w.audit(); w.srv.Close() }()
+	c := w.payWaitCycle(cycleOf(t, "1404/02/01 09:45"))
+	if c.Entries != 1500 {
+		t.Errorf("cycle: %d entries, want 1500", c.Entries)
+	}
+	var sets api.NetSetPage
+	w.must(http.StatusOK, http.MethodGet, "/v1/operator/rtgs/netsets?rail=paya", w.operator(), nil, &sets)
+	if len(sets.NetSets) != 1 {
+		t.Errorf("net sets: %d, want one", len(sets.NetSets))
+	}
+	for s, amt := range want {
+		if got := w.payHeld(s); got != before[s]+amt {
+			t.Errorf("payee %s: %d, want %d", s, got, before[s]+amt)
+		}
+	}
 }
