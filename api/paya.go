@@ -204,8 +204,9 @@ type PAYANet struct {
 	RecvEntries int    `json:"received_entries"`
 	RecvRial    int64  `json:"received_rial"`
 	NetRial     int64  `json:"net_rial" doc:"paid less received: positive, it paid the switch; negative, it was paid"`
-	Posted      int    `json:"posted"`
+	Posted      int    `json:"posted" doc:"of the entries it received"`
 	Returned    int    `json:"returned"`
+	Awaiting    int    `json:"awaiting" doc:"handed to it as an external bank, its answer awaited until the return deadline"`
 }
 
 // PAYACyclePage is a page of cycles, newest first.

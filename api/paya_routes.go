@@ -40,12 +40,12 @@ var errFileTooLarge = errors.New("api: the file is larger than the upload limit"
 // says why; its counts are empty). cut_off_jalali is the cycle's cut-off in Jalali (YYYY/MM/DD HH:MM,
 // Tehran), cut_off the same instant in RFC 3339 with the Tehran offset.
 var payaCycleCSVColumns = []string{"record", "cycle", "cut_off_jalali", "cut_off", "status", "bank",
-	"sent_entries", "sent_rial", "received_entries", "received_rial", "net_rial", "posted", "returned", "excluded_reason"}
+	"sent_entries", "sent_rial", "received_entries", "received_rial", "net_rial", "posted", "returned", "awaiting", "excluded_reason"}
 
 // payaCycleCSVExample is the OpenAPI document's example of a CSV cycle report.
-const payaCycleCSVExample = "record,cycle,cut_off_jalali,cut_off,status,bank,sent_entries,sent_rial,received_entries,received_rial,net_rial,posted,returned,excluded_reason\r\n" +
-	"net,2025-04-21T09:45,1404/02/01 09:45,2025-04-21T09:45:00+03:30,done,017,3,45000000,1,10000000,35000000,1,0,\r\n" +
-	"excluded,2025-04-21T09:45,1404/02/01 09:45,2025-04-21T09:45:00+03:30,done,054,,,,,,,,short\r\n"
+const payaCycleCSVExample = "record,cycle,cut_off_jalali,cut_off,status,bank,sent_entries,sent_rial,received_entries,received_rial,net_rial,posted,returned,awaiting,excluded_reason\r\n" +
+	"net,2025-04-21T09:45,1404/02/01 09:45,2025-04-21T09:45:00+03:30,done,017,3,45000000,1,10000000,35000000,1,0,0,\r\n" +
+	"excluded,2025-04-21T09:45,1404/02/01 09:45,2025-04-21T09:45:00+03:30,done,054,,,,,,,,,short\r\n"
 
 // RegisterPAYA adds PAYA's routes, served by b: entries, files, mandates and cycles for member banks, the
 // cycle list and reports for any key (a bank sees only its own net: b's PAYACycle does that), and running a
@@ -518,10 +518,10 @@ func PAYACycleCSV(c PAYACycle) ([]byte, error) {
 	_ = w.Write(payaCycleCSVColumns)
 	for _, x := range c.Nets {
 		_ = w.Write(append(head("net", x.Bank), strconv.Itoa(x.SentEntries), n(x.SentRial), strconv.Itoa(x.RecvEntries),
-			n(x.RecvRial), n(x.NetRial), strconv.Itoa(x.Posted), strconv.Itoa(x.Returned), ""))
+			n(x.RecvRial), n(x.NetRial), strconv.Itoa(x.Posted), strconv.Itoa(x.Returned), strconv.Itoa(x.Awaiting), ""))
 	}
 	for _, x := range c.Excluded {
-		_ = w.Write(append(head("excluded", x.Bank), "", "", "", "", "", "", "", csvText(x.Reason)))
+		_ = w.Write(append(head("excluded", x.Bank), "", "", "", "", "", "", "", "", csvText(x.Reason)))
 	}
 	w.Flush()
 	return []byte(buf.String()), w.Error()

@@ -106,8 +106,15 @@ type paya struct {
 	stages   map[string]string
 	// cycleMu runs one cycle at a time.
 	cycleMu sync.Mutex
-	// submits serialises submissions per entry id (a repeat waits for the first).
-	submits claims[string]
+	// intakes serialises, per originating bank, the look-up of an entry's id and its intake decision: an
+	// entry's id is derived from its bank and reference, so two submissions of one reference — two files, a
+	// file row and a single entry — never both find it absent. (An external originator's entry has no
+	// transfer whose id the ledger would refuse twice: the look-up is the only guard.) Held per chunk, never
+	// across a whole file.
+	intakes claims[string]
+	// delivered serialises what may answer an entry handed to an external bank: its return through the API,
+	// and its posting at the deadline. Each reads the entry's row under it, so the two never both apply.
+	delivered sync.Mutex
 	// files serialises uploads per (bank, reference).
 	files claims[string]
 	// fault, for tests, fails a cycle at a named stage (payaStage*).
@@ -297,8 +304,8 @@ func summarizeResults(res []ledger.Result) map[string]int {
 
 // checkBook is the originator's book's say on an entry, for a simulated originating bank: a credit's payer
 // must hold an open account with the amount and the fee available (used counts what the decision took
-// already); a debit's biller must hold an open account (it is credited when the payer's bank posts). An
-// external originator answers for its own customers.
+// already); a debit's biller an open account with the fee available (it is credited the amount when the
+// payer's bank posts). An external originator answers for its own customers.
 func (p *paya) checkBook(x *postgres.Decision, r *payaRecord, used map[ledger.ID]int64) *ach.Rejection {
 	orig := r.OriginatingBank
 	if !p.s.world.live(orig) {
@@ -317,39 +324,45 @@ func (p *paya) checkBook(x *postgres.Decision, r *payaRecord, used map[ledger.ID
 	case a.Flags&ledger.FlagBlocked != 0:
 		return &ach.Rejection{Code: ach.CodeAccountBlocked, Field: field, Message: fmt.Sprintf("account %s is blocked", sheba)}
 	}
-	if r.Core == "debit" {
-		return nil
-	}
 	need := r.AmountRial + r.FeeRial
+	if r.Core == "debit" {
+		need = r.FeeRial // the biller pays its bank the fee at intake; the amount comes to it at posting
+	}
 	if a.Available()-used[a.ID] < need {
 		return &ach.Rejection{Code: ach.CodeInsufficientFunds, Field: ach.FieldAmount,
-			Message: fmt.Sprintf("account %s cannot cover %d rial (the amount and a fee of %d)", sheba, need, r.FeeRial)}
+			Message: fmt.Sprintf("account %s cannot cover %d rial (a fee of %d included)", sheba, need, r.FeeRial)}
 	}
 	used[a.ID] += need
 	return nil
 }
 
-// legsAtIntake moves an accepted entry's money at intake: the obligation between the two banks, and for a
-// credit the payer's leg (a simulated originator debits its customer into clearing:paya and takes the fee; an
-// external one has debited its own). A debit moves no customer yet: both legs come when the payer's bank posts.
+// legsAtIntake moves an accepted entry's money at intake: the obligation between the two banks, the fee (a
+// simulated originator's customer pays it to its bank: a credit's payer, a debit's biller), and for a credit
+// the payer's leg (a simulated originator debits its customer into clearing:paya; an external one has debited
+// its own). A debit moves no customer's amount yet: both legs come when the payer's bank posts.
 func (p *paya) legsAtIntake(x *postgres.Decision, m *clearingMove, r *payaRecord) error {
 	if err := m.obligeIn("paya", r.PayerBank, r.PayeeBank, r.AmountRial); err != nil {
 		return err
 	}
-	if r.Core == "debit" {
-		return nil
-	}
 	orig := r.OriginatingBank
 	var payer ledger.ID
 	if p.s.world.live(orig) {
-		a, _ := x.AccountByKey(BookLedger(orig), r.PayerSHEBA) // checkBook found it
-		payer = a.ID
+		// The originator's customer (a credit's payer, a debit's biller) pays its bank the fee, now.
+		customer := r.PayerSHEBA
+		if r.Core == "debit" {
+			customer = r.PayeeSHEBA
+		}
+		a, _ := x.AccountByKey(BookLedger(orig), customer) // checkBook found it
 		if r.FeeRial > 0 {
 			book := BookLedger(orig)
-			m.Sub.Transfers = append(m.Sub.Transfers, ledger.Transfer{ID: payaLegID(r.ID, "fee"), DebitAccountID: payer,
+			m.Sub.Transfers = append(m.Sub.Transfers, ledger.Transfer{ID: payaLegID(r.ID, "fee"), DebitAccountID: a.ID,
 				CreditAccountID: AccountID(book, KeyFee), Amount: r.FeeRial, Ledger: book, Code: CodePAYAFee,
 				Reference: cutBytes("paya fee "+r.Reference, ledger.ReferenceLenMax)})
 		}
+		payer = a.ID
+	}
+	if r.Core == "debit" {
+		return nil
 	}
 	r.PayerDone = true
 	return m.legDueIn(x, "paya", orig, payer, r.AmountRial,

@@ -90,7 +90,7 @@ func (b backend) SubmitEntry(ctx context.Context, bank string, req api.PAYAEntry
 		return api.PAYAEntry{}, false, rejectionError(rej)
 	}
 	id := payaEntryID(bank, d.Entry.Reference)
-	release, err := p.submits.claim(ctx, id)
+	release, err := p.intakes.claim(ctx, bank)
 	if err != nil {
 		return api.PAYAEntry{}, false, api.Errorf(api.CodeTimeout, "waiting for an earlier submission of reference %q", req.Reference)
 	}

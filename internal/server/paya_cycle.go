@@ -307,7 +307,7 @@ func (p *paya) tally(ctx context.Context, rec *cycleRecord) error {
 	idx := map[string]int{}
 	for i, n := range rec.Nets {
 		idx[n.Bank] = i
-		rec.Nets[i].Posted, rec.Nets[i].Returned = 0, 0
+		rec.Nets[i].Posted, rec.Nets[i].Returned, rec.Nets[i].Awaiting = 0, 0, 0
 	}
 	for after := ""; ; {
 		rows, err := postgres.PAYAEntries(ctx, p.s.pool, rec.ID, "", []string{"posted", "returned", "delivered"}, after, postgres.RailObjectsMax)
@@ -323,9 +323,12 @@ func (p *paya) tally(ctx context.Context, rec *cycleRecord) error {
 			if !ok {
 				continue
 			}
-			if r.Status == "returned" {
+			switch r.Status {
+			case "returned":
 				rec.Nets[i].Returned++
-			} else {
+			case "delivered":
+				rec.Nets[i].Awaiting++
+			default:
 				rec.Nets[i].Posted++
 			}
 		}
@@ -616,6 +619,11 @@ func (r *payaRecord) PayeeDue() bool { return !r.PayeeDone }
 // postExpired posts the entries handed to external banks whose return deadline has come by cut: a debit's
 // biller is credited then.
 func (p *paya) postExpired(ctx context.Context, cut time.Time) error {
+	// The deadline is a time: a cycle the operator runs before its cut-off posts only what is due by now.
+	now := p.s.clk.Now()
+	if cut.Before(now) {
+		now = cut
+	}
 	var open []cycleRecord
 	err := eachRailRow(ctx, p.s.pool, kindPAYACycle, []string{payaStageDone}, func(row postgres.RailObject) error {
 		var rec cycleRecord
@@ -623,7 +631,7 @@ func (p *paya) postExpired(ctx context.Context, cut time.Time) error {
 			return fmt.Errorf("server: %s %s: %w", row.Kind, row.ID, err)
 		}
 		rec.Status = row.Status
-		if rec.ExternalOpen && !rec.Deadline.After(cut) {
+		if rec.ExternalOpen && !rec.Deadline.After(now) {
 			open = append(open, rec)
 		}
 		return nil
@@ -645,6 +653,9 @@ func (p *paya) postExpired(ctx context.Context, cut time.Time) error {
 			}
 		}
 		rec.ExternalOpen = false
+		if err := p.tally(ctx, &rec); err != nil {
+			return err
+		}
 		if err := p.saveCycle(ctx, rec); err != nil {
 			return err
 		}
@@ -652,8 +663,28 @@ func (p *paya) postExpired(ctx context.Context, cut time.Time) error {
 	return nil
 }
 
-// postDelivered posts entries an external bank did not return by the deadline.
-func (p *paya) postDelivered(ctx context.Context, rows []postgres.RailObject) error {
+// postDelivered posts entries an external bank did not return by the deadline: those still delivered when
+// read again under p.delivered (a return may have answered one since the page was read).
+func (p *paya) postDelivered(ctx context.Context, page []postgres.RailObject) error {
+	p.delivered.Lock()
+	defer p.delivered.Unlock()
+	keys := make([]string, len(page))
+	for i, row := range page {
+		keys[i] = row.ID
+	}
+	found, err := postgres.RailObjectsByID(ctx, p.s.pool, kindPAYAEntry, keys)
+	if err != nil {
+		return err
+	}
+	var rows []postgres.RailObject
+	for _, k := range keys {
+		if row, ok := found[k]; ok && row.Status == "delivered" {
+			rows = append(rows, row)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
 	c := p.s.clearing
 	return c.decide(ctx, func(x *postgres.Decision) error {
 		now := x.Now().In(calendar.Tehran)
@@ -684,11 +715,8 @@ func (p *paya) postDelivered(ctx context.Context, rows []postgres.RailObject) er
 
 // returnExternal is an external receiving bank's return of an entry handed to it, before the deadline.
 func (p *paya) returnExternal(ctx context.Context, bank, id, code string) (payaRecord, error) {
-	release, err := p.submits.claim(ctx, id)
-	if err != nil {
-		return payaRecord{}, err
-	}
-	defer release()
+	p.delivered.Lock()
+	defer p.delivered.Unlock()
 	row, found, err := p.s.store.RailObject(ctx, kindPAYAEntry, id)
 	if err != nil {
 		return payaRecord{}, err
@@ -749,7 +777,29 @@ func (p *paya) returnExternal(ctx context.Context, bank, id, code string) (payaR
 		}
 		return nil
 	})
+	if err == nil {
+		p.retally(ctx, r.Cycle)
+	}
 	return r, err
+}
+
+// retally recounts a done cycle's posted, returned and awaiting entries after an external bank answered one.
+// Only when no cycle is running (it would hold the cycle's row): otherwise the counts are brought up to date
+// when the cycle's deadline posting runs, at the latest.
+func (p *paya) retally(ctx context.Context, id string) {
+	if !p.cycleMu.TryLock() {
+		return
+	}
+	defer p.cycleMu.Unlock()
+	rec, found, err := p.cycleRow(ctx, id)
+	if err == nil && found && rec.Status == payaStageDone {
+		if err = p.tally(ctx, &rec); err == nil {
+			err = p.saveCycle(ctx, rec)
+		}
+	}
+	if err != nil {
+		p.s.log.Warn("server: paya: recounting a cycle after a return", "cycle", id, "err", err)
+	}
 }
 
 // deferNotices tell each bank of a left-out bank's deferred entries: the left-out bank, and every bank with

@@ -1,26 +1,34 @@
 package server
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 
 	"github.com/tasvieh/tasvieh/ach"
 	"github.com/tasvieh/tasvieh/api"
+	"github.com/tasvieh/tasvieh/ids"
 	"github.com/tasvieh/tasvieh/outbox"
 	"github.com/tasvieh/tasvieh/postgres"
 )
 
 // Payroll files (issue 9 item 5). An upload is spooled to a temporary file first (at most
 // api.PAYAFileBytesMax bytes), then read twice, streaming: the first pass validates every row and the file as
-// a whole (its header, its NACHA control totals, which come at its end) and is the dry run's report; only a
-// file that reads whole goes on to the second pass, which accepts its valid rows a chunk at a time (payaChunk
-// entries per writer decision), each row the originator's book refuses reported with the rest. So a file that
-// cannot be read moves nothing, and memory holds one chunk, whatever the file's size.
+// a whole (its header, its NACHA control totals, which come at its end) and finds the references the file
+// repeats; only a file that reads whole goes on to the second pass, which builds the report — every row
+// refused with its reason, a repeated reference on its later rows, a reference already stored — and, unless
+// it is a dry run, accepts the valid rows a chunk at a time (payaChunk entries per writer decision), each row
+// the originator's book refuses reported with the rest. So a file that cannot be read moves nothing, a dry run
+// reports what the upload would (save the book's say: funds, accounts), and memory holds one chunk plus 16
+// bytes a valid row to find repeats (16 MiB at the CSV reader's limit of a million rows), whatever the file's
+// size in bytes.
 //
 // A file is idempotent per (bank, reference): its id is derived from them, a second upload of a file stored
 // is refused with the original's id, and an upload that stopped half-way (a crash) is completed by repeating
@@ -119,6 +127,52 @@ func readFile(f *os.File, format string, o ach.Originator, env ach.Env, each fun
 	}
 }
 
+// repeat is a row whose reference hashes as an earlier row's: first is the group's first line.
+type repeat struct {
+	hash  uint64
+	first int
+}
+
+// repeatedRefs is the first pass: it reads the whole file (a file-level fault is returned) and answers the
+// lines of every row whose entry id's hash appears on more than one valid row, with the group's first line.
+// It keeps 16 bytes a valid row: the hash and the line.
+func repeatedRefs(f *os.File, format, bank string, o ach.Originator, env ach.Env) (map[int]repeat, error) {
+	type key struct {
+		hash uint64
+		line int
+	}
+	var keys []key
+	_, err := readFile(f, format, o, env, func(r payaRow) error {
+		if r.err == nil {
+			id := ids.Derive("tasvieh.paya.entry", bank, r.dec.Entry.Reference)
+			keys = append(keys, key{binary.BigEndian.Uint64(id[:8]), r.line})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := cmp.Compare(a.hash, b.hash); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.line, b.line)
+	})
+	out := map[int]repeat{}
+	for i := 1; i < len(keys); i++ {
+		if keys[i].hash != keys[i-1].hash {
+			continue
+		}
+		j := i - 1
+		for j > 0 && keys[j-1].hash == keys[i].hash {
+			j--
+		}
+		g := repeat{keys[i].hash, keys[j].line}
+		out[keys[j].line], out[keys[i].line] = g, g
+	}
+	return out, nil
+}
+
 // nachaProblemCode maps a NACHA entry's problem to the entry code it is closest to.
 func nachaProblemCode(p *ach.NACHAProblem) (ach.Code, bool) {
 	switch p.Code {
@@ -201,32 +255,26 @@ func (b backend) UploadFile(ctx context.Context, bank string, req api.PAYAFileRe
 		return file, false, api.Errorf(api.CodeBodyTooLarge, "the file is larger than %d bytes: split it", api.PAYAFileBytesMax)
 	}
 
-	// Pass 1: the whole file, validated.
-	rep := ach.NewReport(env.Profile.Name)
-	blank, err := readFile(tmp, format, o, env, func(r payaRow) error {
-		if r.err != nil {
-			rep.Reject(r.row, r.err)
-			return nil
-		}
-		return rep.Accept(r.line, r.dec)
-	})
-	rep.BlankRows = blank
-	file.Report = rep
+	// Pass 1: the whole file read and validated, its repeated references found.
+	dups, err := repeatedRefs(tmp, format, bank, o, env)
 	if err != nil {
 		f, e := refused(file, err)
 		return f, false, e
 	}
-	if req.DryRun {
-		file.Status = "validated"
-		return file, true, nil
-	}
 
-	// Pass 2: accept the valid rows, a chunk at a time.
-	file.ID = id
+	// Pass 2: the report, and unless a dry run the valid rows accepted, a chunk at a time. A dry run and an
+	// upload report the same rows refused, save what only the originator's book can say (its funds).
+	if !req.DryRun {
+		file.ID = id
+	}
 	rep2 := ach.NewReport(env.Profile.Name)
 	var errs []ach.RowError
 	errRows := 0
 	flushErrs := func(final bool) error {
+		if req.DryRun {
+			errs = errs[:0]
+			return nil
+		}
 		var rows []postgres.Row
 		for len(errs) >= payaErrorsPerRow || (final && len(errs) > 0) {
 			k := min(len(errs), payaErrorsPerRow)
@@ -258,6 +306,11 @@ func (b backend) UploadFile(ctx context.Context, bank string, req api.PAYAFileRe
 		for i, in := range chunk {
 			keys[i] = in.rec.ID
 		}
+		release, err := p.intakes.claim(ctx, bank)
+		if err != nil {
+			return err
+		}
+		defer release()
 		found, err := postgres.RailObjectsByID(ctx, s.pool, kindPAYAEntry, keys)
 		if err != nil {
 			return err
@@ -270,7 +323,7 @@ func (b backend) UploadFile(ctx context.Context, bank string, req api.PAYAFileRe
 				if err != nil {
 					return err
 				}
-				if r.FileID == id && r.Row == in.rec.Row { // committed by an earlier run of this upload
+				if !req.DryRun && r.FileID == id && r.Row == in.rec.Row { // committed by an earlier run of this upload
 					if err := rep2.Accept(chunkRows[i].Line, decisionOf(r)); err != nil {
 						return err
 					}
@@ -287,11 +340,13 @@ func (b backend) UploadFile(ctx context.Context, bank string, req api.PAYAFileRe
 		if len(fresh) == 0 {
 			return flushErrs(false)
 		}
-		c, err := p.intake(ctx, fresh, nil)
-		if err != nil {
-			return err
+		if !req.DryRun {
+			c, err := p.intake(ctx, fresh, nil)
+			if err != nil {
+				return err
+			}
+			cycle = c
 		}
-		cycle = c
 		for i, in := range fresh {
 			if in.rej != nil {
 				reject(freshRows[i], &ach.RowError{Row: in.rec.Row, Line: in.rec.Row, Field: columnOf(in.rej.Field), Code: in.rej.Code, Message: in.rej.Message})
@@ -303,23 +358,25 @@ func (b backend) UploadFile(ctx context.Context, bank string, req api.PAYAFileRe
 		}
 		return flushErrs(false)
 	}
-	seen := map[string]int{} // references within the current chunk: a repeat in one chunk is caught here
-	blank, err = readFile(tmp, format, o, env, func(r payaRow) error {
+	firsts := map[uint64]string{} // the references of the first rows of repeated groups, by hash
+	blank, err := readFile(tmp, format, o, env, func(r payaRow) error {
 		if r.err != nil {
 			reject(r.row, r.err)
 			return nil
 		}
 		rec := newRecord(r.dec, payaEntryID(bank, r.dec.Entry.Reference), id, r.line)
-		if first, dup := seen[rec.ID]; dup {
-			reject(r.row, &ach.RowError{Row: r.line, Line: r.line, Field: ach.ColumnReference, Code: ach.CodeReferenceReused,
-				Message: fmt.Sprintf("reference %q is also on line %d", rec.Reference, first)})
-			return nil
+		if g, ok := dups[r.line]; ok {
+			if g.first == r.line {
+				firsts[g.hash] = rec.Reference
+			} else if firsts[g.hash] == rec.Reference { // not merely the same hash
+				reject(r.row, &ach.RowError{Row: r.line, Line: r.line, Field: ach.ColumnReference, Code: ach.CodeReferenceReused,
+					Message: fmt.Sprintf("reference %q is also on line %d", rec.Reference, g.first)})
+				return nil
+			}
 		}
-		seen[rec.ID] = r.line
 		chunk = append(chunk, &payaIn{rec: rec})
 		chunkRows = append(chunkRows, r.row)
 		if len(chunk) == payaChunk {
-			clear(seen)
 			return flush()
 		}
 		return nil
@@ -332,6 +389,11 @@ func (b backend) UploadFile(ctx context.Context, bank string, req api.PAYAFileRe
 	}
 	if err != nil {
 		return file, false, storeErr(err)
+	}
+	if req.DryRun {
+		rep2.BlankRows = blank
+		file.Status, file.Report = "validated", rep2
+		return file, true, nil
 	}
 	rep2.BlankRows = blank
 	file.Status, file.Report, file.Cycle = "accepted", rep2, cycle
