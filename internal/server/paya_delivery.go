@@ -11,7 +11,8 @@ import (
 
 // delivery writes what a cycle handed bank (its entries as receiving bank: posted, returned, or awaiting its
 // answer) as CSV (ach.WriteDeliveryCSV, streamed a page at a time) or NACHA (ach.WriteDeliveryNACHA: the CBI's
-// files to the bank; more than ach.NACHAFileEntriesDefault entries make several files, one after the other).
+// files to the bank; more than ach.NACHAFileEntriesDefault entries make several files, one after the other, each
+// whole, so a bank reads them in turn).
 func (p *paya) delivery(ctx context.Context, bank, id, format string, w io.Writer) error {
 	cut, err := parseCycleID(id)
 	if err != nil {
@@ -54,22 +55,33 @@ func (p *paya) delivery(ctx context.Context, bank, id, format string, w io.Write
 		_, err := ach.WriteDeliveryCSV(w, id, rec.Jalali, next)
 		return err
 	case "nacha":
-		var all []ach.Delivered
+		// A file at a time: moov-io/ach's writer holds a whole file, so memory is that of
+		// ach.NACHAFileEntriesDefault entries, whatever the delivery's size.
+		all := make([]ach.Delivered, 0, ach.NACHAFileEntriesDefault)
+		files := 0
 		for {
 			d, ok, err := next()
 			if err != nil {
 				return err
 			}
+			if ok {
+				all = append(all, d)
+			}
+			if len(all) == ach.NACHAFileEntriesDefault || (!ok && len(all) > 0) {
+				if _, err := ach.WriteDeliveryNACHA(func(int) (io.Writer, error) { return w, nil }, cut, bank, all); err != nil {
+					return err
+				}
+				files++
+				all = all[:0]
+			}
 			if !ok {
 				break
 			}
-			all = append(all, d)
 		}
-		if len(all) == 0 {
+		if files == 0 {
 			return api.Errorf(api.CodeDeliveryMissing, "cycle %s delivered nothing to %s", id, bank)
 		}
-		_, err := ach.WriteDeliveryNACHA(func(int) (io.Writer, error) { return w, nil }, cut, bank, all)
-		return err
+		return nil
 	}
 	return api.FieldErrorf("format", "format %q: want csv or nacha", format)
 }

@@ -323,7 +323,7 @@ func (b backend) UploadFile(ctx context.Context, bank string, req api.PAYAFileRe
 				if err != nil {
 					return err
 				}
-				if !req.DryRun && r.FileID == id && r.Row == in.rec.Row { // committed by an earlier run of this upload
+				if !req.DryRun && r.FileID == id && r.Row == in.rec.Row && sameEntry(r, in.rec) { // committed by an earlier run of this upload
 					if err := rep2.Accept(chunkRows[i].Line, decisionOf(r)); err != nil {
 						return err
 					}
