@@ -12,6 +12,8 @@ import (
 
 	"github.com/tasvieh/tasvieh/api"
 	"github.com/tasvieh/tasvieh/calendar"
+	"github.com/tasvieh/tasvieh/internal/server"
+	"github.com/tasvieh/tasvieh/rulebook"
 	"github.com/tasvieh/tasvieh/sheba"
 )
 
@@ -521,5 +523,51 @@ func TestPAYADebitInsufficientFunds(t *testing.T) {
 	if now := w.satnaHeld("017", poor.SHEBA); now != *poor.BalanceRial {
 		t.Errorf("payer moved by a debit returned: %d → %d", *poor.BalanceRial, now)
 	}
+	w.audit()
+}
+
+// TestPAYAHolidayCycleConfigured: with the rulebook's paya_holiday_cycles at 1, a Friday runs one cycle, at the
+// day's last cut-off (18:45), and an entry of the morning settles in it; the 09:45 cut-off runs nothing.
+func TestPAYAHolidayCycleConfigured(t *testing.T) {
+	book, err := rulebook.Load(strings.NewReader(`{"profiles": {"seed": {"paya_holiday_cycles": 1}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := boot(t, "1404/02/05 08:00", func(c *server.Config) { c.Rulebook = book })
+	payer := w.satnaPick("017", 1_000_000_000)
+	e := w.paySubmit("017", payaCredit(payer, w.payees("012")[0], 9*u, "friday-1"))
+	if want := cycleOf(t, "1404/02/05 18:45"); e.Cycle != want {
+		t.Fatalf("cycle %s, want %s (the holiday's one cycle)", e.Cycle, want)
+	}
+	w.payAdvance("1404/02/05 10:00")
+	if got := w.payGet("017", e.ID); got.Status != "accepted" {
+		t.Fatalf("after 09:45 on the holiday: %s, want accepted", got.Status)
+	}
+	w.payAdvance("1404/02/05 19:00")
+	if got := w.payGet("017", e.ID); got.Status != "posted" {
+		t.Fatalf("after the holiday's 18:45 cycle: %s, want posted", got.Status)
+	}
+	w.audit()
+}
+
+// TestPAYACreditFee: under the 1404 rulebook a credit pays 0.01 % (at least 2,000, at most 25,000 rial) on top:
+// 100,000,000 rial costs its payer 100,010,000, and 500,000,000 costs 500,025,000 (the maximum).
+func TestPAYACreditFee(t *testing.T) {
+	w := boot(t, "1404/02/20 08:00", func(c *server.Config) { c.Rules = "1404" })
+	payer := w.satnaPick("017", 1_000_000_000)
+	payee := w.payees("012")[0]
+	for _, c := range []struct {
+		amount, fee int64
+	}{{100 * u, 10_000}, {500 * u, 25_000}, {1 * u, 2_000}} {
+		held := w.satnaHeld("017", payer.SHEBA)
+		e := w.paySubmit("017", payaCredit(payer, payee, c.amount, fmt.Sprintf("fee-%d", c.amount)))
+		if e.FeeRial != c.fee {
+			t.Errorf("%d rial: fee %d, want %d", c.amount, e.FeeRial, c.fee)
+		}
+		if got := held - w.satnaHeld("017", payer.SHEBA); got != c.amount+c.fee {
+			t.Errorf("%d rial: the payer paid %d, want %d", c.amount, got, c.amount+c.fee)
+		}
+	}
+	w.payAdvance("1404/02/20 10:00")
 	w.audit()
 }
