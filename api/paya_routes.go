@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -356,12 +355,7 @@ type payaCycleIn struct {
 	Format string `query:"format" enum:"json,csv" doc:"json or csv (text/csv: one record per bank); absent: by the Accept header, JSON when it prefers neither"`
 }
 
-type payaCycleOut struct {
-	ContentType        string `header:"Content-Type"`
-	ContentDisposition string `header:"Content-Disposition" doc:"CSV only: attachment; filename=\"paya-cycle-YYYY-MM-DDTHHMM.csv\""`
-	Vary               string `header:"Vary" doc:"Accept: the representation follows it"`
-	Body               any
-}
+func (in payaCycleIn) format() string { return in.Format }
 
 // payaDeliveryIn is a delivery file's input.
 type payaDeliveryIn struct {
@@ -377,40 +371,21 @@ func registerPAYACycles(s *Server, b PAYABackend) {
 			return &pg, err
 		})
 
-	r := route{id: "get-paya-cycle", method: http.MethodGet, path: "/v1/paya/cycles/{id}",
-		summary: "One cycle: its nets per bank (a bank sees its own), as JSON or as the CSV cycle report",
-		tag:     "paya", access: accessAny, errors: []int{http.StatusNotFound}}
-	op := s.operation(r, false)
-	op.Metadata["negotiates"] = true
-	op.Description = "?format=csv, or Accept: text/csv, answers the cycle report as CSV (" + MediaCSV + ", an attachment): a header " +
-		"row, then one record per bank — net (what it sent, received and its net; positive: it paid) or excluded (left out, and why) — " +
-		"each with the cycle's cut-off in Jalali and RFC 3339 (Tehran). Free text that would start a spreadsheet formula is " +
-		"prefixed with a single quote. Errors are JSON whatever the format."
-	ref := s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[PAYACycle](), true, "PAYACycle")
-	op.Responses = map[string]*huma.Response{"200": {Description: http.StatusText(http.StatusOK), Content: map[string]*huma.MediaType{
-		"application/json": {Schema: ref},
-		"text/csv":         {Schema: &huma.Schema{Type: huma.TypeString}, Example: payaCycleCSVExample},
-	}}}
-	huma.Register(s.api, op, func(ctx context.Context, in *payaCycleIn) (*payaCycleOut, error) {
-		p, _ := PrincipalOf(ctx)
-		c, err := b.PAYACycle(ctx, p.Bank, in.ID)
-		if err != nil {
-			return nil, s.failure(r.id, err)
-		}
-		out := &payaCycleOut{Vary: "Accept", Body: &c}
-		accept, _ := ctx.Value(negotiatesKey{}).(string)
-		if statementFormat(in.Format, accept) == FormatJSON {
-			return out, nil
-		}
-		body, err := PAYACycleCSV(c)
-		if err != nil {
-			return nil, s.failure(r.id, err)
-		}
-		out.ContentType, out.Body = MediaCSV, body
-		out.ContentDisposition = fmt.Sprintf("attachment; filename=%q", "paya-cycle-"+fileSafe(c.ID)+".csv")
-		return out, nil
+	registerNegotiated(s, negotiated[payaCycleIn, PAYACycle]{
+		route: route{id: "get-paya-cycle", method: http.MethodGet, path: "/v1/paya/cycles/{id}",
+			summary: "One cycle: its nets per bank (a bank sees its own), as JSON or as the CSV cycle report",
+			tag:     "paya", access: accessAny, errors: []int{http.StatusNotFound}},
+		description: "?format=csv, or Accept: text/csv, answers the cycle report as CSV (" + MediaCSV + ", an attachment): a header " +
+			"row, then one record per bank — net (what it sent, received and its net; positive: it paid) or excluded (left out, and why) — " +
+			"each with the cycle's cut-off in Jalali and RFC 3339 (Tehran). Free text that would start a spreadsheet formula is " +
+			"prefixed with a single quote. Errors are JSON whatever the format.",
+		example: payaCycleCSVExample, schema: "PAYACycle",
+		get: func(ctx context.Context, p Principal, in *payaCycleIn) (PAYACycle, error) {
+			return b.PAYACycle(ctx, p.Bank, in.ID)
+		},
+		csv:      PAYACycleCSV,
+		filename: func(c PAYACycle) string { return "paya-cycle-" + fileSafe(c.ID) + ".csv" },
 	})
-	delete(s.api.OpenAPI().Paths[r.path].Get.Responses["200"].Headers, "Content-Type")
 
 	registerPAYADelivery(s, b)
 

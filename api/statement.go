@@ -100,50 +100,82 @@ type statementIn struct {
 	Format string `query:"format" enum:"json,csv" doc:"json or csv (text/csv, the same statement); absent: by the Accept header (text/csv or application/json), JSON when it prefers neither"`
 }
 
-type statementOut struct {
+// negotiatedOut is the answer of a route that is JSON or CSV: a JSON object, or the CSV's bytes with their
+// Content-Type and a Content-Disposition naming the file.
+type negotiatedOut struct {
 	ContentType        string `header:"Content-Type"`
-	ContentDisposition string `header:"Content-Disposition" doc:"CSV only: attachment; filename=\"satna-statement-BANK-YYYY-MM-DD.csv\""`
+	ContentDisposition string `header:"Content-Disposition" doc:"CSV only: attachment; filename=\"…\""`
 	Vary               string `header:"Vary" doc:"Accept: the representation follows it"`
 	Body               any
 }
 
-// registerStatement adds the statement route: a Statement as JSON, or as CSV (statementCSVColumns).
-func registerStatement(s *Server, b SATNABackend) {
-	r := route{id: "satna-statement", method: http.MethodGet, path: "/v1/satna/statements/{date}",
-		summary: "The caller's settlement account over a Tehran day: opening balance, every movement, closing balance (JSON or CSV)",
-		tag:     "satna", access: accessBank, errors: []int{http.StatusUnprocessableEntity}}
+// formatted is an input with a ?format= parameter.
+type formatted interface{ format() string }
+
+func (in statementIn) format() string { return in.Format }
+
+// negotiated describes a route that answers T as JSON, or as CSV when asked (?format=csv, or Accept).
+type negotiated[I formatted, T any] struct {
+	route       route
+	description string // the operation's, after its summary
+	example     string // a CSV answer, for the document
+	schema      string // T's schema's name
+	get         func(ctx context.Context, p Principal, in *I) (T, error)
+	csv         func(T) ([]byte, error)
+	filename    func(T) string // the CSV attachment's
+}
+
+// registerNegotiated adds such a route: JSON by default, CSV by ?format= or the Accept header (statementFormat).
+func registerNegotiated[I formatted, T any](s *Server, n negotiated[I, T]) {
+	r := n.route
 	op := s.operation(r, false)
 	op.Metadata["negotiates"] = true
-	op.Description = "?format=csv, or Accept: text/csv, answers the statement as CSV (" + MediaCSV + ", an attachment): " +
-		"a header row, an opening record, one record per movement, a closing record. Free text that would start a " +
-		"spreadsheet formula (= + - @, a tab or a line break) or starts with a single quote is prefixed with a single " +
-		"quote; drop one leading quote to read the value back. Errors are JSON whatever the format."
-	ref := s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[Statement](), true, "Statement")
+	op.Description = n.description
+	ref := s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[T](), true, n.schema)
 	op.Responses = map[string]*huma.Response{"200": {Description: http.StatusText(http.StatusOK), Content: map[string]*huma.MediaType{
 		"application/json": {Schema: ref},
-		"text/csv":         {Schema: &huma.Schema{Type: huma.TypeString}, Example: statementCSVExample},
+		"text/csv":         {Schema: &huma.Schema{Type: huma.TypeString}, Example: n.example},
 	}}}
-	huma.Register(s.api, op, func(ctx context.Context, in *statementIn) (*statementOut, error) {
+	huma.Register(s.api, op, func(ctx context.Context, in *I) (*negotiatedOut, error) {
 		p, _ := PrincipalOf(ctx)
-		st, err := b.Statement(ctx, p.Bank, in.Date)
+		v, err := n.get(ctx, p, in)
 		if err != nil {
 			return nil, s.failure(r.id, err)
 		}
-		out := &statementOut{Vary: "Accept", Body: &st}
+		out := &negotiatedOut{Vary: "Accept", Body: &v}
 		accept, _ := ctx.Value(negotiatesKey{}).(string)
-		if statementFormat(in.Format, accept) == FormatJSON {
+		if statementFormat((*in).format(), accept) == FormatJSON {
 			return out, nil
 		}
-		body, err := StatementCSV(st)
+		body, err := n.csv(v)
 		if err != nil {
 			return nil, s.failure(r.id, err)
 		}
 		out.ContentType, out.Body = MediaCSV, body
-		out.ContentDisposition = fmt.Sprintf("attachment; filename=%q", "satna-statement-"+st.BankCode+"-"+st.Date+".csv")
+		out.ContentDisposition = fmt.Sprintf("attachment; filename=%q", n.filename(v))
 		return out, nil
 	})
 	// OpenAPI ignores a response header named Content-Type: the content map says what it can be.
 	delete(s.api.OpenAPI().Paths[r.path].Get.Responses["200"].Headers, "Content-Type")
+}
+
+// registerStatement adds the statement route: a Statement as JSON, or as CSV (statementCSVColumns).
+func registerStatement(s *Server, b SATNABackend) {
+	registerNegotiated(s, negotiated[statementIn, Statement]{
+		route: route{id: "satna-statement", method: http.MethodGet, path: "/v1/satna/statements/{date}",
+			summary: "The caller's settlement account over a Tehran day: opening balance, every movement, closing balance (JSON or CSV)",
+			tag:     "satna", access: accessBank, errors: []int{http.StatusUnprocessableEntity}},
+		description: "?format=csv, or Accept: text/csv, answers the statement as CSV (" + MediaCSV + ", an attachment): " +
+			"a header row, an opening record, one record per movement, a closing record. Free text that would start a " +
+			"spreadsheet formula (= + - @, a tab or a line break) or starts with a single quote is prefixed with a single " +
+			"quote; drop one leading quote to read the value back. Errors are JSON whatever the format.",
+		example: statementCSVExample, schema: "Statement",
+		get: func(ctx context.Context, p Principal, in *statementIn) (Statement, error) {
+			return b.Statement(ctx, p.Bank, in.Date)
+		},
+		csv:      StatementCSV,
+		filename: func(st Statement) string { return "satna-statement-" + st.BankCode + "-" + st.Date + ".csv" },
+	})
 }
 
 // StatementCSV is st as CSV (statementCSVColumns), opening and closing balances included, so the file alone

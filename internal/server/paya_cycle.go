@@ -717,20 +717,11 @@ func (p *paya) postDelivered(ctx context.Context, page []postgres.RailObject) er
 func (p *paya) returnExternal(ctx context.Context, bank, id, code string) (payaRecord, error) {
 	p.delivered.Lock()
 	defer p.delivered.Unlock()
-	row, found, err := p.s.store.RailObject(ctx, kindPAYAEntry, id)
-	if err != nil {
-		return payaRecord{}, err
-	}
-	if !found {
-		return payaRecord{}, api.Errorf(api.CodeNotFound, "no entry %s", id)
-	}
-	r, err := payaDecode(row)
+	r, err := p.entry(ctx, bank, id)
 	if err != nil {
 		return r, err
 	}
 	switch {
-	case r.ReceivingBank != bank && r.OriginatingBank != bank:
-		return r, api.Errorf(api.CodeNotFound, "no entry %s", id)
 	case p.s.world.live(bank):
 		return r, api.Errorf(api.CodeBankNotSimulated, "bank %s is simulated: its book posts or returns its entries itself", bank)
 	case r.ReceivingBank != bank || r.Status != "delivered" || r.ReturnOf != "":
