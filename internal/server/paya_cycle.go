@@ -418,6 +418,10 @@ func (p *paya) deliverChunk(ctx context.Context, rows []postgres.RailObject, dea
 			}
 			m.Sub.Rows = append(m.Sub.Rows, postgres.Row{Kind: kindPAYAEntry, ID: r.ID, Status: r.Status, Body: mustJSON(r)})
 		}
+		// An external receiving bank is told of what it was handed, with each entry in full.
+		for _, e := range p.handOverNotices(recs, now) {
+			m.event(e)
+		}
 		// A return travels keyed by its own originator: returns of one chunk may come from several banks,
 		// so their events go by bank.
 		for _, g := range groupByPayer(credits, debits, recs) {
@@ -470,6 +474,37 @@ func groupByPayer(credits, debits []payaWindowItem, _ []payaRecord) []returnGrou
 	}
 	for _, it := range debits {
 		add(it, true)
+	}
+	return out
+}
+
+// payaNoticeEntries is how many entries one paya.delivery notification carries: at most some 2 KiB of JSON
+// each (names and a description of 140 characters, in UTF-8), well inside outbox.PayloadBytesMax.
+const payaNoticeEntries = 200
+
+// handOverNotices are the paya.delivery notifications of a delivery decision: for each external receiving
+// bank, the entries handed to it (status delivered, or a return posted to it at once), in groups of
+// payaNoticeEntries, their ids derived from the first entry of each.
+func (p *paya) handOverNotices(recs []payaRecord, at time.Time) []outbox.Event {
+	byBank := map[string][]api.PAYAEntry{}
+	var banks []string
+	for _, r := range recs {
+		if p.s.world.live(r.ReceivingBank) {
+			continue
+		}
+		if _, ok := byBank[r.ReceivingBank]; !ok {
+			banks = append(banks, r.ReceivingBank)
+		}
+		byBank[r.ReceivingBank] = append(byBank[r.ReceivingBank], p.view(r))
+	}
+	var out []outbox.Event
+	for _, b := range banks {
+		es := byBank[b]
+		for i := 0; i < len(es); i += payaNoticeEntries {
+			part := es[i:min(i+payaNoticeEntries, len(es))]
+			data := map[string]any{"cycle": part[0].Cycle, "entries": part}
+			out = append(out, notification(b, "paya.delivery", at, data, part[0].ID))
+		}
 	}
 	return out
 }

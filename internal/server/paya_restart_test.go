@@ -132,6 +132,25 @@ func TestPAYAExternalBank(t *testing.T) {
 	if got := w.payGet("017", e3.ID); got.Status != "posted" || w.satnaHeld("017", local.SHEBA) != localHeld+13*u {
 		t.Errorf("the external bank's credit: %s, payee %d → %d", got.Status, localHeld, w.satnaHeld("017", local.SHEBA))
 	}
+	// Told as events: one paya.delivery naming both entries.
+	var feed struct {
+		Events []struct {
+			Type string `json:"type"`
+			Data struct {
+				Entries []api.PAYAEntry `json:"entries"`
+			} `json:"data"`
+		} `json:"events"`
+	}
+	w.must(http.StatusOK, http.MethodGet, "/v1/events?limit=1000", w.bank("056"), nil, &feed)
+	told := 0
+	for _, e := range feed.Events {
+		if e.Type == "paya.delivery" {
+			told += len(e.Data.Entries)
+		}
+	}
+	if told != 2 {
+		t.Errorf("056 was told of %d delivered entries, want 2", told)
+	}
 	// Its delivery file, as CSV and NACHA.
 	st, hdr, b := w.raw(http.MethodGet, "/v1/paya/cycles/"+cycle+"/delivery?format=csv", w.bank("056"), "", nil)
 	if st != http.StatusOK || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") {
