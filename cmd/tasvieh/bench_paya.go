@@ -76,8 +76,8 @@ func benchPAYA(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stdout, string(b))
 	} else {
 		w := env.Stdout
-		fmt.Fprintf(w, "CSV file:   %d entries accepted in %.1f s (%.0f entries/s), peak RSS %.0f MiB (%s)\n",
-			r.FileEntries, r.FileSeconds, float64(r.FileEntries)/r.FileSeconds, r.FileRSSMiB, r.RSSSource)
+		fmt.Fprintf(w, "CSV file:   %d entries accepted in %.1f s (%.0f entries/s), peak RSS %.0f MiB (%s; %.0f MiB at its start)\n",
+			r.FileEntries, r.FileSeconds, float64(r.FileEntries)/r.FileSeconds, r.FileRSSMiB, r.RSSSource, r.FileRSSStartMiB)
 		fmt.Fprintf(w, "NACHA form: %d entries in %d files accepted in %.1f s (%.0f entries/s), peak RSS %.0f MiB\n",
 			r.NACHAEntries, r.NACHAFiles, r.NACHASeconds, float64(r.NACHAEntries)/r.NACHASeconds, r.NACHARSSMiB)
 		fmt.Fprintf(w, "window:     consumed from Kafka %.1f s after the last upload\n", r.WindowSeconds)
