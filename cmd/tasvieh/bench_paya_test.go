@@ -29,7 +29,8 @@ func TestBenchPAYASmall(t *testing.T) {
 		t.Skip("needs PostgreSQL")
 	}
 	const rows = 2000
-	env := map[string]string{"DATABASE_URL": pgtest.URL(t)}
+	// The server's home (keys, the upload spool) in the test's own directory, not the package's.
+	env := map[string]string{"DATABASE_URL": pgtest.URL(t), "TASVIEH_HOME": t.TempDir()}
 	code, out, errs := run(t, env, "bench", "paya", "--rows", strconv.Itoa(rows), "--json")
 	if code != exitOK {
 		t.Fatalf("bench paya: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
