@@ -77,6 +77,10 @@ type GenerateOptions struct {
 	// FileEntriesMax bounds a NACHA file's entries; 0: NACHAFileEntriesDefault. Generate writes one file;
 	// GenerateFiles starts another after this many.
 	FileEntriesMax int
+	// Payees, when not empty, are the SHEBAs the good rows (and the broken-checksum ones) pay, chosen at
+	// random: real accounts, so that a file can be posted as well as read (`tasvieh bench paya` pays the
+	// simulated books' customers). The caller keeps the payer's bank out of them. Nil: made-up accounts.
+	Payees []string
 }
 
 // BadRow is a row the generator made bad on purpose, and how a reader will report it.
@@ -287,6 +291,9 @@ func (g *generator) makeRow(i int) (genRow, *BadRow, error) {
 		return r, nil, fmt.Errorf("ach: generate: row %d: %w", i, err)
 	}
 	r.sheba = x.String()
+	if len(g.opts.Payees) > 0 && kind != BadBank && kind != BadOnUs {
+		r.sheba = g.opts.Payees[g.rnd.IntN(len(g.opts.Payees))]
+	}
 	var code Code
 	switch kind {
 	case "":

@@ -276,14 +276,20 @@ func (p *paya) deliver(ctx context.Context, rec *cycleRecord) error {
 		return err
 	}
 	first := true
+	// after is the last id decided: each chunk decides every row it read (all or nothing, or the loop stops),
+	// and no entry joins a closed cycle as accepted (a return joins the next one), so the next chunk starts
+	// past it. Read from the start each time, the index scan would step over every row already delivered:
+	// quadratic in the cycle's size (measured: a 2,000,000-entry cycle fell to about 1,000 entries/s).
+	after := ""
 	for {
-		rows, err := postgres.PAYAEntries(ctx, p.s.pool, rec.ID, "", []string{"accepted", "deferred"}, "", payaChunk)
+		rows, err := postgres.PAYAEntries(ctx, p.s.pool, rec.ID, "", []string{"accepted", "deferred"}, after, payaChunk)
 		if err != nil {
 			return err
 		}
 		if len(rows) == 0 {
 			break
 		}
+		after = rows[len(rows)-1].ID
 		ext, err := p.deliverChunk(ctx, rows, deadline, rec.SettledAt)
 		if err != nil {
 			return err
@@ -675,14 +681,16 @@ func (p *paya) postExpired(ctx context.Context, cut time.Time) error {
 		return err
 	}
 	for _, rec := range open {
+		after := "" // past the rows posted already, as in deliver
 		for {
-			rows, err := postgres.PAYAEntries(ctx, p.s.pool, rec.ID, "", []string{"delivered"}, "", payaChunk)
+			rows, err := postgres.PAYAEntries(ctx, p.s.pool, rec.ID, "", []string{"delivered"}, after, payaChunk)
 			if err != nil {
 				return err
 			}
 			if len(rows) == 0 {
 				break
 			}
+			after = rows[len(rows)-1].ID
 			if err := p.postDelivered(ctx, rows); err != nil {
 				return err
 			}
