@@ -18,9 +18,9 @@ package postgres
 //     passage inside one set's netted chain: it holds nothing, posted or pending;
 //   - the transit accounts 'satna:offset' are at zero unless a large offsetting set is being completed;
 //   - PAYA's legs still to book (each position's pending_rial) are exactly what its entries say: an entry
-//     (kind 'paya.entry') not returned whose payer leg is not booked (body->>'payer_done') counts −amount at
-//     its payer's bank, whose payee leg is not booked +amount at its payee's bank; a returned entry's legs
-//     were cancelled by its return.
+//     (table paya_entries) not returned whose payer leg is not booked (payer_done) counts −amount at its
+//     payer's bank, whose payee leg is not booked +amount at its payee's bank; a returned entry's legs were
+//     cancelled by its return.
 
 // bookSources are the audit's scans of the books.
 var bookSources = []auditSource{{
@@ -81,11 +81,9 @@ var bookSources = []auditSource{{
 	name: "books: paya pending legs",
 	from: `(SELECT coalesce(e.bank, p.bank) AS bank, coalesce(e.due, 0) AS due, coalesce(p.pending, 0) AS pending
 		FROM (SELECT bank, sum(d) AS due FROM (
-				SELECT body->>'payer_bank' AS bank, -(body->>'amount_rial')::numeric AS d FROM rail_objects
-				WHERE kind = 'paya.entry' AND status <> 'returned' AND NOT coalesce((body->>'payer_done')::boolean, false)
+				SELECT payer_bank AS bank, -amount::numeric AS d FROM paya_entries WHERE status <> 'returned' AND NOT payer_done
 				UNION ALL
-				SELECT body->>'payee_bank', (body->>'amount_rial')::numeric FROM rail_objects
-				WHERE kind = 'paya.entry' AND status <> 'returned' AND NOT coalesce((body->>'payee_done')::boolean, false)) l
+				SELECT payee_bank, amount::numeric FROM paya_entries WHERE status <> 'returned' AND NOT payee_done) l
 			GROUP BY bank) e
 		FULL JOIN (SELECT split_part(id, ':', 2) AS bank, (body->>'pending_rial')::numeric AS pending FROM rail_objects
 			WHERE kind = 'clearing.position' AND split_part(id, ':', 1) = 'paya') p ON p.bank = e.bank) q`,

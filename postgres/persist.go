@@ -58,6 +58,7 @@ type merged struct {
 	accounts []ledger.Account // each once, with its latest balances
 	events   []eventRow
 	rows     []objectRow // each (kind, id) once, its latest version
+	stmts    []Statement // in the order their submissions were applied
 }
 
 // merge joins decided batches: an UPDATE … FROM or an upsert may touch a row only once per statement, so
@@ -74,6 +75,7 @@ func merge(batches []*decided) merged {
 		m.expired = append(m.expired, d.b.Expired...)
 		m.rejected = append(m.rejected, d.b.Rejected...)
 		m.events = append(m.events, d.events...)
+		m.stmts = append(m.stmts, d.stmts...)
 		for _, a := range d.b.Accounts {
 			if i, ok := latest[a.ID]; ok {
 				m.accounts[i] = a
@@ -183,6 +185,11 @@ func writeBatch(ctx context.Context, tx pgx.Tx, m merged) error {
 				transfer_id = EXCLUDED.transfer_id, updated_at = EXCLUDED.updated_at`,
 			kinds, ids, statuses, bodies, transfers, ats); err != nil {
 			return fmt.Errorf("rail rows: %w", err)
+		}
+	}
+	for i, st := range m.stmts {
+		if _, err := tx.Exec(ctx, st.SQL, st.Args...); err != nil {
+			return fmt.Errorf("rail statement %d: %w", i, err)
 		}
 	}
 	return nil

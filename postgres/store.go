@@ -251,6 +251,10 @@ func (s *Store) Submit(ctx context.Context, sub Submission) ([]ledger.Result, er
 	if err := sub.validate(); err != nil {
 		return nil, err
 	}
+	if len(sub.Statements) > 0 {
+		// A statement belongs to a decision, which knows whether its submission applied as a whole.
+		return nil, &SubmissionError{"Statements", "only a decision's submission (Decision.Propose) may carry statements"}
+	}
 	r, err := s.call(ctx, &request{kind: kindSubmit, sub: sub})
 	return r.results, err
 }
@@ -606,6 +610,7 @@ type decided struct {
 	flags    []accountFlags
 	events   []eventRow
 	rows     []objectRow
+	stmts    []Statement
 	epoch    uint64
 	at       int64 // the batch's time
 	conn     *pgx.Conn

@@ -40,7 +40,25 @@ type Submission struct {
 	// transfer is written only when that transfer is applied; an untied row (zero Transfer) is written
 	// whatever the results, e.g. the status of an order that was rejected.
 	Rows []Row
+	// Statements are a rail's writes to its own typed tables (PAYA's entries, postgres/paya.go builds them),
+	// run in the batch's transaction after its transfers, events and rows, in the order the submissions
+	// were applied — so a later decision's UPDATE sees an earlier one's INSERT. They are written exactly
+	// when the submission is applied (Propose answering ok, or Write). A statement that fails fails the
+	// batch: the writer stops and reloads, as for any failed write, so only statements built by this
+	// package's builders belong here.
+	Statements []Statement
 }
+
+// Statement is one SQL write of a rail's own table with its arguments.
+type Statement struct {
+	SQL  string
+	Args []any
+	// Rows is how many rows it writes at most: StatementRowsMax bounds a submission's sum.
+	Rows int
+}
+
+// StatementRowsMax bounds the rows a submission's statements write: as many as its rail rows may be.
+const StatementRowsMax = RowsPerRequestMax
 
 // Event is an event to write to the outbox when its transfer is applied.
 type Event struct {
@@ -79,6 +97,16 @@ func (sub *Submission) validate() error {
 	}
 	if len(sub.Rows) > RowsPerRequestMax {
 		return &SubmissionError{"Rows", fmt.Sprintf("%d rows, more than %d", len(sub.Rows), RowsPerRequestMax)}
+	}
+	n := 0
+	for i, st := range sub.Statements {
+		if st.SQL == "" || st.Rows < 0 {
+			return &SubmissionError{fmt.Sprintf("Statements[%d]", i), "empty, or a negative row count"}
+		}
+		n += st.Rows
+	}
+	if n > StatementRowsMax {
+		return &SubmissionError{"Statements", fmt.Sprintf("%d rows, more than %d", n, StatementRowsMax)}
 	}
 	if len(sub.Events) == 0 && len(sub.Rows) == 0 {
 		return nil
@@ -191,6 +219,7 @@ type objectRow struct {
 
 // tie adds to the batch the events and rows of a submission whose transfers got results res.
 func (d *decided) tie(sub Submission, res []ledger.Result, now int64) {
+	d.stmts = append(d.stmts, sub.Statements...)
 	if len(sub.Events) == 0 && len(sub.Rows) == 0 {
 		return
 	}

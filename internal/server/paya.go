@@ -25,7 +25,7 @@ import (
 //     originator's book when the bank is simulated (the payer's account and funds for a credit, the mandate for
 //     a debit), and accepted in a writer decision with its money: a credit's payer is debited into its bank's
 //     PAYA clearing account at once; the obligation between the two banks enters their clearing positions
-//     (clearing.go: obligeIn, the legs still to come as pending); the entry's row (kind paya.entry, status
+//     (clearing.go: obligeIn, the legs still to come as pending); the entry's row (table paya_entries, status
 //     accepted) and one Kafka event per chunk (topic paya.credit or paya.debit, keyed by the originating bank)
 //     commit in the same batch, through the outbox. The entry belongs to the open cycle: the first cut-off after
 //     its acceptance that is not closed yet (payaSlots).
@@ -59,7 +59,6 @@ const (
 )
 
 const (
-	kindPAYAEntry   = postgres.KindPAYAEntry
 	kindPAYAFile    = "paya.file"
 	kindPAYACycle   = "paya.cycle"
 	kindPAYAMandate = "paya.mandate"
@@ -239,6 +238,7 @@ func (p *paya) intake(ctx context.Context, ins []*payaIn, extra []postgres.Row) 
 		var window []payaWindowItem
 		var credits, debits []payaWindowItem
 		var mandates []postgres.Row
+		var inserts []postgres.PAYAEntryRow
 		for _, in := range ins {
 			in.rej = nil
 			r := &in.rec
@@ -256,7 +256,7 @@ func (p *paya) intake(ctx context.Context, ins []*payaIn, extra []postgres.Row) 
 			if err := p.legsAtIntake(x, m, r); err != nil {
 				return err
 			}
-			m.Sub.Rows = append(m.Sub.Rows, postgres.Row{Kind: kindPAYAEntry, ID: r.ID, Status: r.Status, Body: mustJSON(r)})
+			inserts = append(inserts, r.row())
 			item := payaWindowItem{r.ID, r.IntakeCycle, r.PayerBank, r.PayeeBank, r.AmountRial}
 			if r.Core == "debit" {
 				debits = append(debits, item)
@@ -273,6 +273,11 @@ func (p *paya) intake(ctx context.Context, ins []*payaIn, extra []postgres.Row) 
 		}
 		m.Sub.Rows = append(m.Sub.Rows, mandates...)
 		m.Sub.Rows = append(m.Sub.Rows, extra...)
+		st, err := postgres.PAYAInsert(inserts)
+		if err != nil {
+			return err
+		}
+		m.Sub.Statements = append(m.Sub.Statements, st)
 		for _, e := range payaEvents(ins[0].rec.OriginatingBank, credits, debits, now) {
 			m.event(e)
 		}
@@ -467,14 +472,62 @@ func (p *paya) stage(name string) error {
 	return nil
 }
 
-// record reads an entry row.
-func payaDecode(row postgres.RailObject) (payaRecord, error) {
+// row is r as paya_entries keeps it: its record whole in the body, what a cycle changes in columns too.
+func (r *payaRecord) row() postgres.PAYAEntryRow {
+	return postgres.PAYAEntryRow{ID: r.ID, Status: r.Status, Cycle: r.Cycle, IntakeCycle: r.IntakeCycle, FileID: r.FileID,
+		OriginatingBank: r.OriginatingBank, ReceivingBank: r.ReceivingBank, PayerBank: r.PayerBank, PayeeBank: r.PayeeBank,
+		AmountRial: r.AmountRial, PayerDone: r.PayerDone, PayeeDone: r.PayeeDone, SettledAt: nanos(r.SettledAt),
+		AnsweredAt: nanos(r.AnsweredAt), ReturnDeadline: nanos(r.ReturnDeadline), ReturnedBy: r.ReturnedBy,
+		ReturnCode: r.ReturnCode, Body: mustJSON(r)}
+}
+
+// payaFromRow reads an entry's row: its body as accepted, then its columns, which say what happened since.
+func payaFromRow(e postgres.PAYAEntryRow) (payaRecord, error) {
 	var r payaRecord
-	if err := json.Unmarshal(row.Body, &r); err != nil {
-		return r, fmt.Errorf("server: %s %s: %w", row.Kind, row.ID, err)
+	if err := json.Unmarshal(e.Body, &r); err != nil {
+		return r, fmt.Errorf("server: paya entry %s: %w", e.ID, err)
 	}
-	r.Status = row.Status
+	r.ID, r.Status, r.Cycle, r.IntakeCycle, r.FileID = e.ID, e.Status, e.Cycle, e.IntakeCycle, e.FileID
+	r.OriginatingBank, r.ReceivingBank, r.PayerBank, r.PayeeBank = e.OriginatingBank, e.ReceivingBank, e.PayerBank, e.PayeeBank
+	r.AmountRial, r.PayerDone, r.PayeeDone, r.ReturnedBy, r.ReturnCode = e.AmountRial, e.PayerDone, e.PayeeDone, e.ReturnedBy, e.ReturnCode
+	for _, t := range []struct {
+		n   int64
+		dst **time.Time
+	}{{e.SettledAt, &r.SettledAt}, {e.AnsweredAt, &r.AnsweredAt}, {e.ReturnDeadline, &r.ReturnDeadline}} {
+		if t.n != 0 {
+			at := time.Unix(0, t.n).In(calendar.Tehran)
+			*t.dst = &at
+		}
+	}
 	return r, nil
+}
+
+// payaUpdates and payaInserts are a decision's statements for changed and new entries (none when empty).
+func payaStatements(updates, inserts []postgres.PAYAEntryRow) ([]postgres.Statement, error) {
+	var out []postgres.Statement
+	if len(updates) > 0 {
+		st, err := postgres.PAYAUpdate(updates)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	if len(inserts) > 0 {
+		st, err := postgres.PAYAInsert(inserts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// nanos is a time as unix nanoseconds, 0 for none.
+func nanos(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // itoa is strconv.Itoa, short.

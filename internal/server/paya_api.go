@@ -96,10 +96,10 @@ func (b backend) SubmitEntry(ctx context.Context, bank string, req api.PAYAEntry
 	}
 	defer release()
 	rec := newRecord(d, id, "", 0)
-	if row, found, err := s.store.RailObject(ctx, kindPAYAEntry, id); err != nil {
+	if row, found, err := postgres.PAYAEntry(ctx, s.pool, id); err != nil {
 		return api.PAYAEntry{}, false, err
 	} else if found {
-		old, err := payaDecode(row)
+		old, err := payaFromRow(row)
 		if err != nil {
 			return api.PAYAEntry{}, false, err
 		}
@@ -125,14 +125,14 @@ func (b backend) PAYAEntry(ctx context.Context, bank, id string) (api.PAYAEntry,
 
 // entry reads one entry of the caller's, as originator or receiver.
 func (p *paya) entry(ctx context.Context, bank, id string) (payaRecord, error) {
-	row, found, err := p.s.store.RailObject(ctx, kindPAYAEntry, id)
+	row, found, err := postgres.PAYAEntry(ctx, p.s.pool, id)
 	if err != nil {
 		return payaRecord{}, err
 	}
 	if !found {
 		return payaRecord{}, api.Errorf(api.CodeNotFound, "no entry %s", id)
 	}
-	r, err := payaDecode(row)
+	r, err := payaFromRow(row)
 	if err != nil {
 		return r, err
 	}
@@ -164,7 +164,7 @@ func (b backend) PAYAEntries(ctx context.Context, bank, status, direction, file,
 	after := cursor
 	// Read pages until the page is full: rows of other banks, or of other statuses in the view, are skipped.
 	for range 64 {
-		var rows []postgres.RailObject
+		var rows []postgres.PAYAEntryRow
 		var err error
 		if file != "" {
 			rows, err = postgres.PAYAEntriesOfFile(ctx, b.s.pool, file, after, postgres.RailObjectsMax)
@@ -175,7 +175,7 @@ func (b backend) PAYAEntries(ctx context.Context, bank, status, direction, file,
 			return pg, err
 		}
 		for _, row := range rows {
-			r, err := payaDecode(row)
+			r, err := payaFromRow(row)
 			if err != nil {
 				return pg, err
 			}

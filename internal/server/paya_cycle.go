@@ -219,7 +219,7 @@ func (p *paya) settle(ctx context.Context, rec *cycleRecord) error {
 		if err != nil {
 			return err
 		}
-		moved, err := postgres.PAYADefer(ctx, p.s.pool, p.s.clk.Now(), rec.ID, next, out)
+		moved, err := postgres.PAYADefer(ctx, p.s.pool, rec.ID, next, out)
 		if err != nil {
 			return err
 		}
@@ -308,41 +308,17 @@ func (p *paya) deliver(ctx context.Context, rec *cycleRecord) error {
 	return p.tally(ctx, rec)
 }
 
-// tally counts each receiving bank's posted and returned entries of a cycle into its nets.
+// tally counts each receiving bank's posted, returned and awaiting entries of a cycle into its nets.
 func (p *paya) tally(ctx context.Context, rec *cycleRecord) error {
-	idx := map[string]int{}
-	for i, n := range rec.Nets {
-		idx[n.Bank] = i
-		rec.Nets[i].Posted, rec.Nets[i].Returned, rec.Nets[i].Awaiting = 0, 0, 0
+	n, err := postgres.PAYATally(ctx, p.s.pool, rec.ID)
+	if err != nil {
+		return err
 	}
-	for after := ""; ; {
-		rows, err := postgres.PAYAEntries(ctx, p.s.pool, rec.ID, "", []string{"posted", "returned", "delivered"}, after, postgres.RailObjectsMax)
-		if err != nil {
-			return err
-		}
-		for _, row := range rows {
-			r, err := payaDecode(row)
-			if err != nil {
-				return err
-			}
-			i, ok := idx[r.ReceivingBank]
-			if !ok {
-				continue
-			}
-			switch r.Status {
-			case "returned":
-				rec.Nets[i].Returned++
-			case "delivered":
-				rec.Nets[i].Awaiting++
-			default:
-				rec.Nets[i].Posted++
-			}
-		}
-		if len(rows) < postgres.RailObjectsMax {
-			return nil
-		}
-		after = rows[len(rows)-1].ID
+	for i, net := range rec.Nets {
+		b := net.Bank
+		rec.Nets[i].Posted, rec.Nets[i].Returned, rec.Nets[i].Awaiting = n[[2]string{b, "posted"}], n[[2]string{b, "returned"}], n[[2]string{b, "delivered"}]
 	}
+	return nil
 }
 
 // returnDeadline is when entries a cycle hands to external banks may be returned until: the cut-off of the
@@ -373,10 +349,10 @@ func (p *paya) returnDeadline(cut time.Time) (time.Time, error) {
 }
 
 // deliverChunk decides one chunk of a cycle's entries, all or nothing; ext says some went to external banks.
-func (p *paya) deliverChunk(ctx context.Context, rows []postgres.RailObject, deadline time.Time, settled *time.Time) (ext bool, err error) {
+func (p *paya) deliverChunk(ctx context.Context, rows []postgres.PAYAEntryRow, deadline time.Time, settled *time.Time) (ext bool, err error) {
 	recs := make([]payaRecord, 0, len(rows))
 	for _, row := range rows {
-		r, err := payaDecode(row)
+		r, err := payaFromRow(row)
 		if err != nil {
 			return false, err
 		}
@@ -393,6 +369,7 @@ func (p *paya) deliverChunk(ctx context.Context, rows []postgres.RailObject, dea
 		m := c.move()
 		used := map[ledger.ID]int64{}
 		var credits, debits []payaWindowItem
+		var updates, inserts []postgres.PAYAEntryRow
 		returns = 0
 		for i := range recs {
 			r := &recs[i]
@@ -418,12 +395,17 @@ func (p *paya) deliverChunk(ctx context.Context, rows []postgres.RailObject, dea
 					} else {
 						credits = append(credits, item)
 					}
-					m.Sub.Rows = append(m.Sub.Rows, postgres.Row{Kind: kindPAYAEntry, ID: ret.ID, Status: ret.Status, Body: mustJSON(ret)})
+					inserts = append(inserts, ret.row())
 					returns++
 				}
 			}
-			m.Sub.Rows = append(m.Sub.Rows, postgres.Row{Kind: kindPAYAEntry, ID: r.ID, Status: r.Status, Body: mustJSON(r)})
+			updates = append(updates, r.row())
 		}
+		sts, err := payaStatements(updates, inserts)
+		if err != nil {
+			return err
+		}
+		m.Sub.Statements = append(m.Sub.Statements, sts...)
 		// An external receiving bank is told of what it was handed, with each entry in full.
 		for _, e := range p.handOverNotices(recs, now) {
 			m.event(e)
@@ -708,18 +690,18 @@ func (p *paya) postExpired(ctx context.Context, cut time.Time) error {
 
 // postDelivered posts entries an external bank did not return by the deadline: those still delivered when
 // read again under p.delivered (a return may have answered one since the page was read).
-func (p *paya) postDelivered(ctx context.Context, page []postgres.RailObject) error {
+func (p *paya) postDelivered(ctx context.Context, page []postgres.PAYAEntryRow) error {
 	p.delivered.Lock()
 	defer p.delivered.Unlock()
 	keys := make([]string, len(page))
 	for i, row := range page {
 		keys[i] = row.ID
 	}
-	found, err := postgres.RailObjectsByID(ctx, p.s.pool, kindPAYAEntry, keys)
+	found, err := postgres.PAYAEntriesByID(ctx, p.s.pool, keys)
 	if err != nil {
 		return err
 	}
-	var rows []postgres.RailObject
+	var rows []postgres.PAYAEntryRow
 	for _, k := range keys {
 		if row, ok := found[k]; ok && row.Status == "delivered" {
 			rows = append(rows, row)
@@ -732,8 +714,9 @@ func (p *paya) postDelivered(ctx context.Context, page []postgres.RailObject) er
 	return c.decide(ctx, func(x *postgres.Decision) error {
 		now := x.Now().In(calendar.Tehran)
 		m := c.move()
+		var updates []postgres.PAYAEntryRow
 		for _, row := range rows {
-			r, err := payaDecode(row)
+			r, err := payaFromRow(row)
 			if err != nil {
 				return err
 			}
@@ -743,8 +726,13 @@ func (p *paya) postDelivered(ctx context.Context, page []postgres.RailObject) er
 				}
 			}
 			r.Status, r.AnsweredAt = "posted", &now
-			m.Sub.Rows = append(m.Sub.Rows, postgres.Row{Kind: kindPAYAEntry, ID: r.ID, Status: r.Status, Body: mustJSON(r)})
+			updates = append(updates, r.row())
 		}
+		sts, err := payaStatements(updates, nil)
+		if err != nil {
+			return err
+		}
+		m.Sub.Statements = append(m.Sub.Statements, sts...)
 		res, ok, err := m.proposeIn(x)
 		if err != nil {
 			return err
@@ -789,9 +777,11 @@ func (p *paya) returnExternal(ctx context.Context, bank, id, code string) (payaR
 		if ret, err = p.returnIn(x, m, &r, code, next, now); err != nil {
 			return err
 		}
-		m.Sub.Rows = append(m.Sub.Rows,
-			postgres.Row{Kind: kindPAYAEntry, ID: ret.ID, Status: ret.Status, Body: mustJSON(ret)},
-			postgres.Row{Kind: kindPAYAEntry, ID: r.ID, Status: r.Status, Body: mustJSON(r)})
+		sts, err := payaStatements([]postgres.PAYAEntryRow{r.row()}, []postgres.PAYAEntryRow{ret.row()})
+		if err != nil {
+			return err
+		}
+		m.Sub.Statements = append(m.Sub.Statements, sts...)
 		item := []payaWindowItem{{ret.ID, ret.IntakeCycle, ret.PayerBank, ret.PayeeBank, ret.AmountRial}}
 		var evs []outbox.Event
 		if ret.Core == "debit" {

@@ -36,7 +36,7 @@ func (p *paya) delivery(ctx context.Context, bank, id, format string, w io.Write
 			done = len(rows) < postgres.RailObjectsMax
 			for _, row := range rows {
 				after = row.ID
-				r, err := payaDecode(row)
+				r, err := payaFromRow(row)
 				if err != nil {
 					return ach.Delivered{}, false, err
 				}

@@ -311,7 +311,7 @@ func (b backend) UploadFile(ctx context.Context, bank string, req api.PAYAFileRe
 			return err
 		}
 		defer release()
-		found, err := postgres.RailObjectsByID(ctx, s.pool, kindPAYAEntry, keys)
+		found, err := postgres.PAYAEntriesByID(ctx, s.pool, keys)
 		if err != nil {
 			return err
 		}
@@ -319,7 +319,7 @@ func (b backend) UploadFile(ctx context.Context, bank string, req api.PAYAFileRe
 		var freshRows []ach.Row
 		for i, in := range chunk {
 			if old, ok := found[in.rec.ID]; ok {
-				r, err := payaDecode(old)
+				r, err := payaFromRow(old)
 				if err != nil {
 					return err
 				}
