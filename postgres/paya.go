@@ -101,6 +101,9 @@ type PAYAEntryRow struct {
 // PAYARowsMax bounds the rows of one PAYAInsert or PAYAUpdate: a submission's statements' bound.
 const PAYARowsMax = StatementRowsMax
 
+// PAYAPageMax bounds one read of entries: a cycle's chunk, and some.
+const PAYAPageMax = 4096
+
 // PAYAInsert is the statement that stores new entries, for a decision's submission: an id already stored fails
 // the batch (the rail looks its ids up first, under its own claim).
 func PAYAInsert(rs []PAYAEntryRow) (Statement, error) {
@@ -187,10 +190,10 @@ func PAYAEntry(ctx context.Context, pool *pgxpool.Pool, id string) (PAYAEntryRow
 	return rows[0], true, nil
 }
 
-// PAYAEntriesByID reads the entries of ids (at most RailObjectsMax) that are stored, by id.
+// PAYAEntriesByID reads the entries of ids (at most PAYAPageMax) that are stored, by id.
 func PAYAEntriesByID(ctx context.Context, pool *pgxpool.Pool, ids []string) (map[string]PAYAEntryRow, error) {
-	if len(ids) > RailObjectsMax {
-		return nil, fmt.Errorf("postgres: paya entries: %d ids, more than %d", len(ids), RailObjectsMax)
+	if len(ids) > PAYAPageMax {
+		return nil, fmt.Errorf("postgres: paya entries: %d ids, more than %d", len(ids), PAYAPageMax)
 	}
 	rows, err := scanPAYA(pool.Query(ctx, `SELECT `+payaColumns+` FROM paya_entries WHERE id = ANY($1)`, ids))
 	out := make(map[string]PAYAEntryRow, len(rows))
@@ -224,10 +227,10 @@ func PAYADefer(ctx context.Context, pool *pgxpool.Pool, cycle, next string, bank
 }
 
 // PAYAEntries reads entries of a cycle (its current one) with one of statuses, by id after after, at most
-// limit (RailObjectsMax at most); receiver, when not empty, keeps only the entries it receives.
+// limit (PAYAPageMax at most); receiver, when not empty, keeps only the entries it receives.
 func PAYAEntries(ctx context.Context, pool *pgxpool.Pool, cycle, receiver string, statuses []string, after string, limit int) ([]PAYAEntryRow, error) {
-	if limit <= 0 || limit > RailObjectsMax {
-		limit = RailObjectsMax
+	if limit <= 0 || limit > PAYAPageMax {
+		limit = PAYAPageMax
 	}
 	return scanPAYA(pool.Query(ctx, `SELECT `+payaColumns+` FROM paya_entries
 		WHERE cycle = $1 AND id > $2 AND status = ANY($3) AND ($4 = '' OR receiving_bank = $4)
@@ -236,8 +239,8 @@ func PAYAEntries(ctx context.Context, pool *pgxpool.Pool, cycle, receiver string
 
 // PAYAEntriesOfFile reads a file's entries by id after after, at most limit.
 func PAYAEntriesOfFile(ctx context.Context, pool *pgxpool.Pool, file, after string, limit int) ([]PAYAEntryRow, error) {
-	if limit <= 0 || limit > RailObjectsMax {
-		limit = RailObjectsMax
+	if limit <= 0 || limit > PAYAPageMax {
+		limit = PAYAPageMax
 	}
 	return scanPAYA(pool.Query(ctx, `SELECT `+payaColumns+` FROM paya_entries
 		WHERE file_id = $1 AND id > $2 ORDER BY file_id, id LIMIT $3`, file, after, limit))

@@ -97,7 +97,7 @@ func (s *Server) BenchPAYACycle(ctx context.Context, id string) (PAYACycleBench,
 }
 
 // PAYATables are the tables PAYA's intake, processor and cycle write rows to (StoredRowsByTable).
-var PAYATables = []string{"transfers", "pending_transfers", "account_batches", "outbox", "inbox", "rail_objects", "paya_window"}
+var PAYATables = []string{"transfers", "pending_transfers", "account_batches", "outbox", "inbox", "rail_objects", "paya_entries", "paya_window"}
 
 // StoredRowsByTable counts the rows of each of tables in the server's schema (`tasvieh bench paya`'s rows
 // per entry, measured rather than assumed). tables must be names the caller chose, never input.

@@ -32,7 +32,10 @@ func (w *world) payWaitCycle(id string) api.PAYACycle {
 	return api.PAYACycle{}
 }
 
-// TestPAYACycleKilledAndRestarted: a cycle of 1,500 entries (two delivery decisions) stopped at each stage —
+// payKillEntries makes a cycle of two delivery decisions (payaChunk is 2,500).
+const payKillEntries = 3000
+
+// TestPAYACycleKilledAndRestarted: a cycle of 3,000 entries (two delivery decisions) stopped at each stage —
 // before its nets settle, once they have, after the first delivery — and the switch restarted completes it
 // exactly once: one net settlement, every entry posted, every payee credited once.
 func TestPAYACycleKilledAndRestarted(t *testing.T) {
@@ -43,7 +46,7 @@ func TestPAYACycleKilledAndRestarted(t *testing.T) {
 			ps := w.payees("012", "054")
 			want := map[string]int64{}
 			var rows [][]string
-			for i := 1; i <= 1500; i++ {
+			for i := 1; i <= payKillEntries; i++ {
 				p := ps[i%len(ps)]
 				amount := int64(1_000_000 + i)
 				want[p.SHEBA] += amount
@@ -54,7 +57,7 @@ func TestPAYACycleKilledAndRestarted(t *testing.T) {
 				before[s] = w.payHeld(s)
 			}
 			st, f, b := w.payUpload("017", "kill-1", payer, payCSV(rows), false)
-			if st != http.StatusCreated || f.Report.Accepted != 1500 {
+			if st != http.StatusCreated || f.Report.Accepted != payKillEntries {
 				t.Fatalf("upload: %d %s", st, b)
 			}
 			// The fault stops the cycle at the stage, and keeps it stopped through the scheduler's retries until the
@@ -74,23 +77,25 @@ func TestPAYACycleKilledAndRestarted(t *testing.T) {
 			}
 			w.restart(func(c *server.Config) { c.Start = jalali(t, "1404/02/01 10:00") })
 			c := w.payWaitCycle(id)
-			if c.Entries != 1500 {
-				t.Errorf("cycle after the restart: %d entries, want 1500", c.Entries)
+			if c.Entries != payKillEntries {
+				t.Errorf("cycle after the restart: %d entries, want %d", c.Entries, payKillEntries)
 			}
 			var sets api.NetSetPage
 			w.must(http.StatusOK, http.MethodGet, "/v1/operator/rtgs/netsets?rail=paya", w.operator(), nil, &sets)
 			if len(sets.NetSets) != 1 {
 				t.Errorf("net sets: %d, want exactly one", len(sets.NetSets))
 			}
-			var page api.PAYAEntryPage
-			w.must(http.StatusOK, http.MethodGet, "/v1/paya/entries?file="+f.ID+"&status=posted&limit=1000", w.bank("017"), nil, &page)
-			posted := len(page.Entries)
-			if page.NextCursor != "" {
-				w.must(http.StatusOK, http.MethodGet, "/v1/paya/entries?file="+f.ID+"&status=posted&limit=1000&cursor="+page.NextCursor, w.bank("017"), nil, &page)
+			posted := 0
+			for cursor := ""; ; {
+				var page api.PAYAEntryPage
+				w.must(http.StatusOK, http.MethodGet, "/v1/paya/entries?file="+f.ID+"&status=posted&limit=1000&cursor="+cursor, w.bank("017"), nil, &page)
 				posted += len(page.Entries)
+				if cursor = page.NextCursor; cursor == "" {
+					break
+				}
 			}
-			if posted != 1500 {
-				t.Errorf("posted: %d, want 1500", posted)
+			if posted != payKillEntries {
+				t.Errorf("posted: %d, want %d", posted, payKillEntries)
 			}
 			for s, amt := range want {
 				if got := w.payHeld(s); got != before[s]+amt {
@@ -201,7 +206,7 @@ func TestPAYAExternalBank(t *testing.T) {
 }
 
 // TestPAYACycleProcessKilled: the switch's process is killed (SIGKILL, no shutdown) in the middle of a cycle's
-// delivery, after its first decision of 1,000 entries; a new switch on the same database completes the cycle
+// delivery, after its first decision of 2,500 entries; a new switch on the same database completes the cycle
 // once: every entry posted, every payee credited once, one net set, the audit clean.
 func TestPAYACycleProcessKilled(t *testing.T) {
 	pool, schema := pgtest.Schema(t)
@@ -234,7 +239,7 @@ func TestPAYACycleProcessKilled(t *testing.T) {
 		}
 	}
 	var rows [][]string
-	for i := 1; i <= 1500; i++ {
+	for i := 1; i <= payKillEntries; i++ {
 		p := payees[i%len(payees)]
 		want[p.SHEBA] += int64(1_000_000 + i)
 		rows = append(rows, []string{p.SHEBA, fmt.Sprint(1_000_000 + i), "کارمند", "", fmt.Sprintf("sk-%04d", i)})
@@ -259,8 +264,8 @@ func TestPAYACycleProcessKilled(t *testing.T) {
 	w.open()
 	defer func() { w.audit(); w.srv.Close() }()
 	c := w.payWaitCycle(cycleOf(t, "1404/02/01 09:45"))
-	if c.Entries != 1500 {
-		t.Errorf("cycle: %d entries, want 1500", c.Entries)
+	if c.Entries != payKillEntries {
+		t.Errorf("cycle: %d entries, want %d", c.Entries, payKillEntries)
 	}
 	var sets api.NetSetPage
 	w.must(http.StatusOK, http.MethodGet, "/v1/operator/rtgs/netsets?rail=paya", w.operator(), nil, &sets)
