@@ -291,7 +291,7 @@ func (p *paya) deliver(ctx context.Context, rec *cycleRecord) error {
 	fetch := func(after string) <-chan page {
 		ch := make(chan page, 1)
 		go func() {
-			rows, err := postgres.PAYAEntries(ctx, p.s.pool, rec.ID, "", []string{"accepted", "deferred"}, after, payaChunk)
+			rows, err := postgres.PAYAEntries(ctx, p.s.pool, rec.ID, "", []string{"accepted", "deferred"}, after, payaDeliverChunk)
 			pg := page{err: err}
 			for _, row := range rows {
 				r, err := payaFromRow(row)

@@ -32,10 +32,10 @@ func (w *world) payWaitCycle(id string) api.PAYACycle {
 	return api.PAYACycle{}
 }
 
-// payKillEntries makes a cycle of two delivery decisions (payaChunk is 2,500).
+// payKillEntries makes a cycle of many delivery decisions (payaDeliverChunk is 250) and two intake decisions.
 const payKillEntries = 3000
 
-// TestPAYACycleKilledAndRestarted: a cycle of 3,000 entries (two delivery decisions) stopped at each stage —
+// TestPAYACycleKilledAndRestarted: a cycle of 3,000 entries (twelve delivery decisions) stopped at each stage —
 // before its nets settle, once they have, after the first delivery — and the switch restarted completes it
 // exactly once: one net settlement, every entry posted, every payee credited once.
 func TestPAYACycleKilledAndRestarted(t *testing.T) {
@@ -206,7 +206,7 @@ func TestPAYAExternalBank(t *testing.T) {
 }
 
 // TestPAYACycleProcessKilled: the switch's process is killed (SIGKILL, no shutdown) in the middle of a cycle's
-// delivery, after its first decision of 2,500 entries; a new switch on the same database completes the cycle
+// delivery, after its first decision of 250 entries; a new switch on the same database completes the cycle
 // once: every entry posted, every payee credited once, one net set, the audit clean.
 func TestPAYACycleProcessKilled(t *testing.T) {
 	pool, schema := pgtest.Schema(t)
