@@ -4,13 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"path/filepath"
-	"time"
 
-	"github.com/tasvieh/tasvieh/clock"
 	"github.com/tasvieh/tasvieh/internal/bench"
-	"github.com/tasvieh/tasvieh/internal/server"
 	"github.com/tasvieh/tasvieh/postgres"
 )
 
@@ -39,24 +35,15 @@ func benchPAYA(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "tasvieh bench paya:", err)
 		return exitInvalid
 	}
-	cfg := DefaultConfig(env.Getenv)
-	pool, schema, release, err := benchSchema(ctx, env, cfg, "", false)
+	srv, pool, home, release, err := benchSwitch(ctx, env, benchPAYAFundingRial)
 	if err != nil {
 		return fail(err)
 	}
 	defer release()
-	home := filepath.Join(cfg.Home, schema)
-	srv, err := server.Open(ctx, server.Config{Pool: pool, Home: home, Addr: "127.0.0.1:0",
-		ClockMode: clock.ModeSimulated, Start: time.Date(2025, 4, 21, 9, 0, 0, 0, time.UTC), Seed: seedDefault, Customers: 200,
-		FundingRial: benchPAYAFundingRial, KafkaBrokers: cfg.KafkaBrokers, Log: slog.New(slog.DiscardHandler), Version: version})
-	if err != nil {
-		return fail(err)
-	}
-	defer srv.Close()
 	o.Dir = home
 	if !*asJSON {
 		o.Progress = func(format string, a ...any) { fmt.Fprintf(env.Stdout, "  "+format+"\n", a...) }
-		fmt.Fprintf(env.Stdout, "bench paya: schema %s, %d rows per file\n", schema, o.Rows)
+		fmt.Fprintf(env.Stdout, "bench paya: schema %s, %d rows per file\n", filepath.Base(home), o.Rows)
 	}
 	stop, err := startCPUProfile(*cpuProfile)
 	if err != nil {

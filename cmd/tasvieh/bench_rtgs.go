@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -13,6 +14,27 @@ import (
 	"github.com/tasvieh/tasvieh/internal/server"
 	"github.com/tasvieh/tasvieh/postgres"
 )
+
+// benchSwitch opens a switch in this process on a fresh bench schema, as the rail benches run it: the simulated
+// clock at 1404/02/01 12:30 Tehran (a business day, in SATNA's hours, before PAYA's 12:45 cycle), 200 customers
+// in each simulated bank, funding rial in each settlement account. release closes the switch and drops the
+// schema; home is the switch's own directory.
+func benchSwitch(ctx context.Context, env Env, funding int64) (srv *server.Server, pool *pgxpool.Pool, home string, release func(), err error) {
+	cfg := DefaultConfig(env.Getenv)
+	pool, schema, drop, err := benchSchema(ctx, env, cfg, "", false)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	home = filepath.Join(cfg.Home, schema)
+	srv, err = server.Open(ctx, server.Config{Pool: pool, Home: home, Addr: "127.0.0.1:0",
+		ClockMode: clock.ModeSimulated, Start: time.Date(2025, 4, 21, 9, 0, 0, 0, time.UTC), Seed: seedDefault, Customers: 200,
+		FundingRial: funding, KafkaBrokers: cfg.KafkaBrokers, Log: slog.New(slog.DiscardHandler), Version: version})
+	if err != nil {
+		drop()
+		return nil, nil, "", nil, err
+	}
+	return srv, pool, home, func() { srv.Close(); drop() }, nil
+}
 
 // benchRTGS boots a server in this process on a fresh schema (simulated clock at 1404/02/01 12:30 Tehran, a
 // business day in SATNA's hours), and measures SATNA gross settlement through the engine and the durable
@@ -36,19 +58,11 @@ func benchRTGS(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "tasvieh bench rtgs:", err)
 		return exitInvalid
 	}
-	cfg := DefaultConfig(env.Getenv)
-	pool, schema, release, err := benchSchema(ctx, env, cfg, "", false)
+	srv, pool, _, release, err := benchSwitch(ctx, env, 1_000_000_000_000_000)
 	if err != nil {
 		return fail(err)
 	}
 	defer release()
-	srv, err := server.Open(ctx, server.Config{Pool: pool, Home: filepath.Join(cfg.Home, schema), Addr: "127.0.0.1:0",
-		ClockMode: clock.ModeSimulated, Start: time.Date(2025, 4, 21, 9, 0, 0, 0, time.UTC), Seed: seedDefault, Customers: 200,
-		FundingRial: 1_000_000_000_000_000, KafkaBrokers: cfg.KafkaBrokers, Log: slog.New(slog.DiscardHandler), Version: version})
-	if err != nil {
-		return fail(err)
-	}
-	defer srv.Close()
 	stop, err := startCPUProfile(*cpuProfile)
 	if err != nil {
 		return fail(err)
