@@ -1,7 +1,8 @@
-// Package ach owns PAYA, the automated clearing house (DOMAIN.md §5), as pure decisions. Today it holds
-// the entry model, entry validation under the rulebook's cap, the PAYA fee, and the streaming reader and
-// validation report of payroll CSV files. Still to come: direct-debit mandates and their limits, settlement
-// cycles with multilateral netting, returns with reason codes, NACHA files (ach/nacha).
+// Package ach owns PAYA, the automated clearing house (DOMAIN.md §5), as pure decisions: the entry model,
+// entry validation under the rulebook's cap, the PAYA fee, payroll CSV and NACHA files (read streaming,
+// written split on NACHA's control widths), their validation reports, direct-debit mandates and their limits,
+// the return codes and the receiving banks' delivery files, and a generator of test files. Intake, cycles,
+// netting and posting are the switch's (internal/server/paya*.go), which calls these rules.
 //
 // It owns:
 //   - entries (Entry) of the two cores, credit and debit (Core), and who originates each;
@@ -9,7 +10,11 @@
 //     its field and, for a bad character, its position; the fee of an accepted entry (Fee);
 //   - payroll CSV files (CSVReader): rows read one at a time in bounded memory, each fault of a row a
 //     RowError with its row, field and character position, each fault of the file a FileError;
-//   - the validation report of a file (Report, DryRunCSV).
+//   - the validation report of a file (Report, DryRunCSV, DryRunNACHA);
+//   - NACHA files in the PAYA profile (ReadNACHA, WriteNACHA);
+//   - mandates (ValidateMandateRequest, Approve, Reject, Revoke, Expire, CheckDebit);
+//   - return codes (ReturnCode) and deliveries (WriteDeliveryCSV, ReadDeliveryCSV, WriteDeliveryNACHA);
+//   - test files (Generate, GenerateFiles).
 //
 // It is an engine. It must never do I/O of its own (a file comes in as an io.Reader), read the wall clock,
 // keep global state that changes, log, start goroutines, or import anything but the standard library and
@@ -30,8 +35,7 @@
 //     name_missing, name_too_long (NameLenMax = 140), name_invalid. description (optional):
 //     description_too_long (DescriptionLenMax = 140), description_invalid. mandate_id: mandate_missing on
 //     a debit, mandate_not_allowed on a credit, mandate_invalid (at most 36 ASCII letters, digits and '-',
-//     a UUID's text form; whether the mandate exists and allows the debit is the mandates' step, not built
-//     yet). Text is valid UTF-8 and printable: no control character (tabs and line breaks included), no
+//     a UUID's text form; whether the mandate exists and allows the debit is CheckDebit's, at intake). Text is valid UTF-8 and printable: no control character (tabs and line breaks included), no
 //     U+FFFD, no byte-order mark, no line or paragraph separator, no bidirectional embedding, override or
 //     isolate, which could make one name display as another; the zero-width non-joiner and the direction
 //     marks of Persian text are fine. Lengths are counted in characters, as ISO 20022's Max35Text and

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/tasvieh/tasvieh/internal/bench"
-	"github.com/tasvieh/tasvieh/postgres"
 )
 
 // benchPAYAFundingRial is every bank's opening settlement balance in the bench: large enough that no bank is
@@ -45,16 +44,7 @@ func benchPAYA(ctx context.Context, env Env, args []string) int {
 		o.Progress = func(format string, a ...any) { fmt.Fprintf(env.Stdout, "  "+format+"\n", a...) }
 		fmt.Fprintf(env.Stdout, "bench paya: schema %s, %d rows per file\n", filepath.Base(home), o.Rows)
 	}
-	stop, err := startCPUProfile(*cpuProfile)
-	if err != nil {
-		return fail(err)
-	}
-	r, err := bench.PAYA(ctx, srv, o)
-	stop()
-	if err != nil {
-		return fail(err)
-	}
-	rep, err := postgres.Audit(ctx, pool)
+	r, rep, err := benchMeasured(ctx, pool, *cpuProfile, func() (bench.PAYAResult, error) { return bench.PAYA(ctx, srv, o) })
 	if err != nil {
 		return fail(err)
 	}

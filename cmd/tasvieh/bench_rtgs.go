@@ -36,6 +36,22 @@ func benchSwitch(ctx context.Context, env Env, funding int64) (srv *server.Serve
 	return srv, pool, home, func() { srv.Close(); drop() }, nil
 }
 
+// benchMeasured runs a rail's bench under the CPU profile (when a file is named), then the audit of its schema.
+func benchMeasured[R any](ctx context.Context, pool *pgxpool.Pool, cpuProfile string, run func() (R, error)) (R, postgres.AuditReport, error) {
+	var zero R
+	stop, err := startCPUProfile(cpuProfile)
+	if err != nil {
+		return zero, postgres.AuditReport{}, err
+	}
+	r, err := run()
+	stop()
+	if err != nil {
+		return zero, postgres.AuditReport{}, err
+	}
+	rep, err := postgres.Audit(ctx, pool)
+	return r, rep, err
+}
+
 // benchRTGS boots a server in this process on a fresh schema (simulated clock at 1404/02/01 12:30 Tehran, a
 // business day in SATNA's hours), and measures SATNA gross settlement through the engine and the durable
 // ledger, then a gridlock queued in the rail, decided and committed in the writer; it ends with the audit.
@@ -63,16 +79,7 @@ func benchRTGS(ctx context.Context, env Env, args []string) int {
 		return fail(err)
 	}
 	defer release()
-	stop, err := startCPUProfile(*cpuProfile)
-	if err != nil {
-		return fail(err)
-	}
-	r, err := bench.RTGS(ctx, srv, o)
-	stop()
-	if err != nil {
-		return fail(err)
-	}
-	rep, err := postgres.Audit(ctx, pool)
+	r, rep, err := benchMeasured(ctx, pool, *cpuProfile, func() (bench.RTGSResult, error) { return bench.RTGS(ctx, srv, o) })
 	if err != nil {
 		return fail(err)
 	}

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -313,9 +312,6 @@ func (b backend) RunCycle(ctx context.Context, req api.PAYACycleRun) (api.PAYACy
 	}
 	return rec.PAYACycle, nil
 }
-
-// errFileRefused wraps a file that cannot be read as a whole.
-var errFileRefused = errors.New("server: paya: file refused")
 
 // fileID is derived from the bank and its reference for the file.
 func fileID(bank, ref string) string { return ids.String(ids.Derive("tasvieh.paya.file", bank, ref)) }

@@ -3,9 +3,9 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tasvieh/tasvieh/ach"
@@ -251,20 +251,10 @@ func (p *paya) settle(ctx context.Context, rec *cycleRecord) error {
 	for _, n := range kept {
 		rec.Nets = append(rec.Nets, *n)
 	}
-	slices.SortFunc(rec.Nets, func(a, b api.PAYANet) int { return cmpString(a.Bank, b.Bank) })
+	slices.SortFunc(rec.Nets, func(a, b api.PAYANet) int { return strings.Compare(a.Bank, b.Bank) })
 	now := p.s.clk.Now().In(calendar.Tehran)
 	rec.SettledAt, rec.Status = &now, payaStageDelivering
 	return p.saveCycle(ctx, *rec, p.deferNotices(*rec, sent)...)
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // deliver hands each receiving bank its entries of the cycle, a decision per chunk, until none is left
@@ -429,7 +419,7 @@ func (p *paya) deliverChunk(ctx context.Context, recs []payaRecord, deadline tim
 		}
 		// A return travels keyed by its own originator: returns of one chunk may come from several banks,
 		// so their events go by bank.
-		for _, g := range groupByPayer(credits, debits, recs) {
+		for _, g := range groupByPayer(credits, debits) {
 			for _, e := range payaEvents(g.bank, g.credits, g.debits, now) {
 				m.event(e)
 			}
@@ -452,7 +442,7 @@ type returnGroup struct {
 }
 
 // groupByPayer groups a chunk's returns by their originator (the bank that returned them).
-func groupByPayer(credits, debits []payaWindowItem, _ []payaRecord) []returnGroup {
+func groupByPayer(credits, debits []payaWindowItem) []returnGroup {
 	var out []returnGroup
 	at := map[string]int{}
 	add := func(it payaWindowItem, debit bool) {
@@ -854,7 +844,7 @@ func (p *paya) deferNotices(rec cycleRecord, all map[string]*api.PAYANet) []outb
 	for b := range all {
 		out = append(out, notification(b, "paya.cycle.deferred", rec.CutOff, data, rec.ID))
 	}
-	slices.SortFunc(out, func(a, b outbox.Event) int { return cmpString(a.Key, b.Key) })
+	slices.SortFunc(out, func(a, b outbox.Event) int { return strings.Compare(a.Key, b.Key) })
 	return out
 }
 
@@ -867,9 +857,6 @@ func (p *paya) cycleNotices(rec cycleRecord) []outbox.Event {
 	}
 	return out
 }
-
-// errNoCycle answers an operator's run when no cycle is due.
-var errNoCycle = errors.New("server: paya: no cycle")
 
 // resume completes, at start, the cycles a crash stopped half-way.
 func (p *paya) resume(ctx context.Context) {
