@@ -70,6 +70,28 @@ type Profile struct {
 	// the end of that day: 1 is "by the end of the next business day".
 	SATNAReturnDeadlineBusinessDays int `json:"satna_return_deadline_business_days"`
 
+	// CardFee is charged to the source cardholder on a card-to-card transfer
+	// that succeeds, on-us or interbank; a refunded or rejected transfer
+	// pays nothing.
+	CardFee Fee `json:"card_fee"`
+	// CardDynamicPIN2 is whether the second PIN must be a one-time code
+	// from the issuer (valid CardOTPSeconds, used once) instead of the
+	// card's static one, as Iranian banks have required since 1399.
+	CardDynamicPIN2 bool `json:"card_dynamic_pin2"`
+	// CardOTPSeconds is how long a one-time second PIN stays valid.
+	CardOTPSeconds int `json:"card_otp_seconds"`
+	// CardPIN2TriesMax is how many wrong second PINs in a row block the
+	// source card.
+	CardPIN2TriesMax int `json:"card_pin2_tries_max"`
+	// CardAnswerDeadlineSeconds is how long the switch waits for the
+	// destination bank's answer to a credit request before it refunds the
+	// source; an answer after it is late (reversed if a credit).
+	CardAnswerDeadlineSeconds int `json:"card_answer_deadline_seconds"`
+	// CardWindows are the cut-offs of the card switch's settlement windows
+	// on every day (the switch runs on holidays too), in order: at each,
+	// the window's interbank obligations are netted and settled.
+	CardWindows []ClockTime `json:"card_windows"`
+
 	// SimulatorDefaults names (by their JSON names) the fields whose values
 	// the simulator chose, because Source says nothing about them.
 	SimulatorDefaults []string `json:"simulator_defaults"`
@@ -85,6 +107,17 @@ const (
 	// payaCyclesMax bounds the cycles of a day: one every 30 minutes, far
 	// more often than the four a day PAYA has run.
 	payaCyclesMax = 48
+	// cardOTPSecondsMax bounds CardOTPSeconds: ten minutes, five times the
+	// 120 s Iranian issuers give a one-time second PIN.
+	cardOTPSecondsMax = 600
+	// cardPIN2TriesMaxMax bounds CardPIN2TriesMax: banks block after three.
+	cardPIN2TriesMaxMax = 10
+	// cardAnswerDeadlineSecondsMax bounds CardAnswerDeadlineSeconds: the
+	// answer comes in the cardholder's request, which no channel holds open
+	// for more than a couple of minutes.
+	cardAnswerDeadlineSecondsMax = 120
+	// cardWindowsMax bounds the card windows of a day: one an hour.
+	cardWindowsMax = 24
 	// returnDeadlineBusinessDaysMax bounds the SATNA return deadline: two
 	// working weeks, against DOMAIN.md's one business day.
 	returnDeadlineBusinessDaysMax = 10
@@ -101,6 +134,7 @@ var profileFields = []string{
 	"satna_open", "satna_customer_cutoff", "satna_interbank_cutoff", "satna_end_of_day", "satna_days_ahead_max",
 	"paya_cycles", "paya_holiday_cycles", "paya_return_deadline_cycles",
 	"satna_fee", "paya_fee", "satna_return_fee", "satna_return_deadline_business_days",
+	"card_fee", "card_dynamic_pin2", "card_otp_seconds", "card_pin2_tries_max", "card_answer_deadline_seconds", "card_windows",
 	"simulator_defaults",
 }
 
@@ -203,6 +237,27 @@ func (p Profile) Validate() error {
 	if d := p.PAYAReturnDeadlineCycles; d < 1 || d > payaCyclesMax {
 		return bad("paya_return_deadline_cycles", "%d outside 1..%d", d, payaCyclesMax)
 	}
+	if sub, msg := p.CardFee.problem(); sub != "" {
+		return bad("card_fee."+sub, "%s", msg)
+	}
+	switch {
+	case p.CardOTPSeconds < 1 || p.CardOTPSeconds > cardOTPSecondsMax:
+		return bad("card_otp_seconds", "%d outside 1..%d", p.CardOTPSeconds, cardOTPSecondsMax)
+	case p.CardPIN2TriesMax < 1 || p.CardPIN2TriesMax > cardPIN2TriesMaxMax:
+		return bad("card_pin2_tries_max", "%d outside 1..%d", p.CardPIN2TriesMax, cardPIN2TriesMaxMax)
+	case p.CardAnswerDeadlineSeconds < 1 || p.CardAnswerDeadlineSeconds > cardAnswerDeadlineSecondsMax:
+		return bad("card_answer_deadline_seconds", "%d outside 1..%d", p.CardAnswerDeadlineSeconds, cardAnswerDeadlineSecondsMax)
+	case len(p.CardWindows) < 1 || len(p.CardWindows) > cardWindowsMax:
+		return bad("card_windows", "%d windows: want 1 to %d", len(p.CardWindows), cardWindowsMax)
+	}
+	for i, c := range p.CardWindows {
+		if err := c.validate(); err != nil {
+			return bad(fmt.Sprintf("card_windows[%d]", i), "%v", err)
+		}
+		if i > 0 && !p.CardWindows[i-1].Before(c) {
+			return bad(fmt.Sprintf("card_windows[%d]", i), "%s is not after %s", c, p.CardWindows[i-1])
+		}
+	}
 	if d := p.SATNAReturnDeadlineBusinessDays; d < 0 || d > returnDeadlineBusinessDaysMax {
 		return bad("satna_return_deadline_business_days", "%d outside 0..%d", d, returnDeadlineBusinessDaysMax)
 	}
@@ -224,6 +279,7 @@ func badNameRune(r rune) bool {
 // clone returns a copy of p sharing no memory with it.
 func (p Profile) clone() Profile {
 	p.PAYACycles = slices.Clone(p.PAYACycles)
+	p.CardWindows = slices.Clone(p.CardWindows)
 	p.SimulatorDefaults = slices.Clone(p.SimulatorDefaults)
 	return p
 }
@@ -289,6 +345,14 @@ func (p Profile) Describe() string {
 	case 1:
 		daysAhead = "up to 1 business day"
 	}
+	pin2 := "static"
+	if p.CardDynamicPIN2 {
+		pin2 = fmt.Sprintf("one-time code, valid %d s", p.CardOTPSeconds)
+	}
+	windows := make([]string, len(p.CardWindows))
+	for i, c := range p.CardWindows {
+		windows[i] = c.String()
+	}
 	rows := []struct{ field, label, value string }{
 		{"paya_cap", "PAYA cap per entry", p.PAYACap.String()},
 		{"satna_min_customer_rial", "SATNA minimum, customer orders", "≥ " + formatRial(p.SATNAMinCustomerRial)},
@@ -302,6 +366,11 @@ func (p Profile) Describe() string {
 		{"paya_fee", "PAYA fee", p.PAYAFee.String()},
 		{"satna_return_fee", "SATNA return fee", p.SATNAReturnFee.String()},
 		{"satna_return_deadline_business_days", "SATNA return deadline", deadline},
+		{"card_fee", "card-to-card fee (on success only)", p.CardFee.String()},
+		{"card_dynamic_pin2", "card second PIN", pin2},
+		{"card_pin2_tries_max", "wrong second PINs that block a card", fmt.Sprint(p.CardPIN2TriesMax)},
+		{"card_answer_deadline_seconds", "card destination's answer deadline", fmt.Sprintf("%d s", p.CardAnswerDeadlineSeconds)},
+		{"card_windows", "card switch settlement windows", strings.Join(windows, ", ")},
 	}
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, r := range rows {
