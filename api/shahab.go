@@ -56,7 +56,7 @@ type ShahabOTP struct {
 type ShahabTransferRequest struct {
 	SourcePAN      string `json:"source_pan" maxLength:"64"`
 	DestinationPAN string `json:"destination_pan" maxLength:"64"`
-	AmountRial     int64  `json:"amount_rial"`
+	AmountRial     int64  `json:"amount_rial" minimum:"1" doc:"rial; at least 1: a transfer of nothing is malformed (422), not a decision"`
 	Expiry         string `json:"expiry" maxLength:"4" doc:"the source card's expiry as printed, Jalali YYMM"`
 	CVV2           string `json:"cvv2" maxLength:"4"`
 	PIN2           string `json:"pin2" maxLength:"12" doc:"the second PIN: the card's static one, or the one-time code when the rulebook requires it"`
@@ -152,12 +152,14 @@ type ShahabBackend interface {
 	SubmitTransfer(ctx context.Context, bank string, req ShahabTransferRequest) (t ShahabTransfer, created bool, err error)
 	// ShahabTransfer is one transfer the caller submitted, or whose source or destination bank it is.
 	ShahabTransfer(ctx context.Context, bank, id string) (ShahabTransfer, error)
-	// ShahabTransfers lists the caller's transfers, newest first; direction: submitted, outgoing (its
-	// cards are the source), incoming (the destination), or all.
+	// ShahabTransfers lists the caller's transfers, newest first; status empty for any; direction:
+	// submitted, outgoing (its cards are the source), incoming (the destination), or all (the route's
+	// default, never empty); limit 1..PageMax.
 	ShahabTransfers(ctx context.Context, bank, status, direction, cursor string, limit int) (ShahabTransferPage, error)
 	// AnswerTransfer is an external destination bank's answer to the credit request of transfer id.
 	AnswerTransfer(ctx context.Context, bank, id string, req ShahabAnswerRequest) (ShahabTransfer, error)
-	// ShahabReconciliation is the operator's list of late answers (date: Tehran day, empty for all).
+	// ShahabReconciliation is the operator's list of late answers (date: a Tehran day as Gregorian YYYY-MM-DD,
+	// the route has parsed and normalised it; empty for all).
 	ShahabReconciliation(ctx context.Context, date string) (ShahabReconciliation, error)
 	// ShahabWindows lists the settlement windows, newest first; ShahabWindow is one.
 	ShahabWindows(ctx context.Context, cursor string, limit int) (ShahabWindowPage, error)

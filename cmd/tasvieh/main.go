@@ -50,6 +50,7 @@ func init() {
 		"op":       {"operate a running server: clock, liquidity, banks, customers", runOp},
 		"satna":    {"a bank's SATNA orders against a running server: submit, get, list, revoke, statement", runSATNA},
 		"paya":     {"payroll files (validate, generate, upload) and a bank's PAYA entries, mandates and cycles", runPAYA},
+		"shahab":   {"card-to-card transfers against a running server: inquiry, otp, transfer, get, list, answer; the operator's windows", runShahab},
 	}
 }
 
