@@ -115,7 +115,7 @@ func registerShahabOperator(s *Server, b ShahabBackend) {
 		tag:     "operator", access: accessOperator, errors: []int{http.StatusNotFound}},
 		// A window's id is a Tehran date and cut-off, YYYY-MM-DDTHH:MM: 16 characters, as a PAYA cycle's.
 		func(ctx context.Context, _ Principal, in *struct {
-			ID string `path:"id" maxLength:"16" doc:"the window's Tehran date and cut-off, YYYY-MM-DDTHH:MM"`
+			ID string `path:"id" maxLength:"24" doc:"the window's Tehran date and cut-off, YYYY-MM-DDTHH:MM"`
 		}) (*ShahabWindow, error) {
 			w, err := b.ShahabWindow(ctx, in.ID)
 			return &w, err

@@ -113,9 +113,10 @@ const (
 	// cardPIN2TriesMaxMax bounds CardPIN2TriesMax: banks block after three.
 	cardPIN2TriesMaxMax = 10
 	// cardAnswerDeadlineSecondsMax bounds CardAnswerDeadlineSeconds: the
-	// answer comes in the cardholder's request, which no channel holds open
-	// for more than a couple of minutes.
-	cardAnswerDeadlineSecondsMax = 120
+	// answer comes in the cardholder's request, which the API holds open for
+	// at most 30 s (api.RequestTimeoutDefault); 25 leaves the switch time to
+	// refund and answer within it.
+	cardAnswerDeadlineSecondsMax = 25
 	// cardWindowsMax bounds the card windows of a day: one an hour.
 	cardWindowsMax = 24
 	// returnDeadlineBusinessDaysMax bounds the SATNA return deadline: two

@@ -17,7 +17,8 @@ const (
 	JobDayOpen      = "day.open"
 	JobDayClose     = "day.close"
 	JobLedgerExpiry = "ledger.expiry"
-	JobPAYACycle    = "paya.cycle" // and the cut-off, HHMM: paya.cycle.0945
+	JobPAYACycle    = "paya.cycle"    // and the cut-off, HHMM: paya.cycle.0945
+	JobShahabWindow = "shahab.window" // and the cut-off, HHMM: shahab.window.1000
 )
 
 // ExpirySpec is the ledger expiry job's schedule: hourly. The store expires each pending transfer at its own
@@ -67,6 +68,14 @@ func (s *Server) jobs() []scheduler.Job {
 					return err
 				}
 				_, err = s.paya.runCycle(ctx, at)
+				return err
+			}})
+	}
+	// The card switch's settlement windows: every day (the card switch does not stop for holidays).
+	for _, c := range p.CardWindows {
+		jobs = append(jobs, scheduler.Job{Name: JobShahabWindow + "." + fmt.Sprintf("%02d%02d", c.Hour, c.Minute), Spec: cronAt(c),
+			Run: func(ctx context.Context, at time.Time) error {
+				_, err := s.shahab.closeWindow(ctx, at, false)
 				return err
 			}})
 	}

@@ -85,6 +85,9 @@ type Server struct {
 	satna    *satna
 	paya     *paya
 	mandates *mandates
+	shahab   *shahabRail
+
+	webhookClient *http.Client
 
 	clearing  *clearing // the deferred rails' clearing positions
 	netClaims netClaims // one SettleNets per set id at a time
@@ -178,6 +181,11 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.paya, err = newPAYA(ctx, s); err != nil {
 		return nil, err
 	}
+	if s.shahab, err = newShahab(ctx, runCtx, s); err != nil {
+		return nil, err
+	}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.shahab.batcher(runCtx) }()
 	if s.keys, err = LoadKeys(filepath.Join(cfg.Home, "keys.json"), s.world.memberCodes()); err != nil {
 		return nil, err
 	}
@@ -208,6 +216,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if client == nil {
 		client = &http.Client{}
 	}
+	s.webhookClient = client
 	if s.deliver, err = webhook.NewDeliverer(webhook.Config{Store: s.hooks, Clock: s.clk, Client: client, Log: cfg.Log}); err != nil {
 		return nil, err
 	}
@@ -222,6 +231,8 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// PAYA cycles a crash stopped half-way complete now, before anything else closes a later one.
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.paya.resume(runCtx) }()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.shahab.resume(runCtx) }()
 	return s, nil
 }
 
@@ -282,6 +293,7 @@ func (s *Server) Listen() (string, error) {
 	api.RegisterSATNA(s.api, backend{s})
 	api.RegisterNets(s.api, backend{s})
 	api.RegisterPAYA(s.api, backend{s})
+	api.RegisterShahab(s.api, backend{s})
 	s.http = &http.Server{
 		Handler:           s.api,
 		ReadHeaderTimeout: 5 * time.Second, // a slow client cannot hold a connection open without a request

@@ -1,0 +1,748 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tasvieh/tasvieh/api"
+	"github.com/tasvieh/tasvieh/ledger"
+	"github.com/tasvieh/tasvieh/postgres"
+	"github.com/tasvieh/tasvieh/rulebook"
+	"github.com/tasvieh/tasvieh/shahab"
+	"github.com/tasvieh/tasvieh/sim"
+)
+
+// What a transfer's decisions are: authorize (the source checked, the pending debit or the on-us chain),
+// resolve (the destination's answer: post or void), late (an answer after the void).
+type shahabOpKind uint8
+
+const (
+	opAuthorize shahabOpKind = iota
+	opResolve
+	opLate
+)
+
+// shahabOp is one transfer's part of a batch.
+type shahabOp struct {
+	kind shahabOpKind
+	// authorize
+	bank   string
+	req    api.ShahabTransferRequest
+	parsed shahab.Parsed
+	id     ledger.ID
+	src    *cardInfo // nil: no such card in a book
+	dst    *cardInfo
+	cvv2OK bool
+	pin2OK bool // the static second PIN matched (when the rulebook takes it)
+	otp    bool // the rulebook wants a one-time code: checked (and used up) in the decision
+	reject string
+	// resolve and late
+	row postgres.ShahabRow
+	ans destAnswer
+
+	done chan shahabResult
+}
+
+type shahabResult struct {
+	row postgres.ShahabRow
+	err error
+}
+
+// errResolved is a resolve or late answer for a transfer another decision has already answered.
+var errResolved = errors.New("server: shahab: the transfer is already answered")
+
+// submit decides a transfer and answers it in the same call.
+func (r *shahabRail) submit(ctx context.Context, bank string, req api.ShahabTransferRequest) (postgres.ShahabRow, bool, error) {
+	parsed, err := shahab.Validate(shahab.Request{SourcePAN: req.SourcePAN, DestinationPAN: req.DestinationPAN,
+		AmountRial: req.AmountRial, Expiry: req.Expiry, CVV2: req.CVV2, PIN2: req.PIN2, Reference: req.Reference}, r.s.world.registry())
+	if err != nil {
+		return postgres.ShahabRow{}, false, fieldError(err)
+	}
+	id := transferID(bank, req.Reference)
+	release, err := r.claims.claim(ctx, id.String())
+	if err != nil {
+		return postgres.ShahabRow{}, false, err
+	}
+	defer release()
+	if row, ok, err := r.get(ctx, id.String()); err != nil {
+		return row, false, err
+	} else if ok {
+		if row.SourcePAN != parsed.Source.String() || row.DestPAN != parsed.Destination.String() || row.AmountRial != req.AmountRial {
+			return row, false, api.Errorf(api.CodeReferenceReused, "reference %q was used for another transfer (%s)", req.Reference, row.ID)
+		}
+		return row, false, nil
+	}
+	p, err := r.profileNow()
+	if err != nil {
+		return postgres.ShahabRow{}, false, err
+	}
+	op := &shahabOp{kind: opAuthorize, bank: bank, req: req, parsed: parsed, id: id,
+		src: r.card(parsed.Source.String()), dst: r.card(parsed.Destination.String())}
+	srcBank := parsed.SourceBank.Code
+	switch {
+	case parsed.Source == parsed.Destination:
+		op.reject = shahab.CodeSameCard
+	case !r.bankAnswers(srcBank) || !r.s.world.live(srcBank):
+		// An offline, suspended or external issuer: the switch cannot have the card authorised (an external
+		// issuer's own authorisation is not simulated: README, limits).
+		op.reject = shahab.CodeIssuerUnavailable
+	case op.src != nil && op.src.magic == sim.MagicCardIssuerTimeout:
+		if err := r.sleepOn(ctx, deadlineOf(p)); err != nil {
+			return postgres.ShahabRow{}, false, err
+		}
+		op.reject = shahab.CodeIssuerUnavailable
+	}
+	if op.reject == "" && op.src != nil {
+		beh := r.behaviour(srcBank)
+		if err := r.sleepOn(ctx, time.Duration(beh.LatencyMS)*time.Millisecond); err != nil {
+			return postgres.ShahabRow{}, false, err
+		}
+		if beh.Fails(r.s.cfg.Seed, id.String()+"/issuer") {
+			op.reject = shahab.CodeIssuerUnavailable
+		}
+		op.cvv2OK = sim.CheckCVV2(r.s.world.cardKey, op.src.pan, req.CVV2, op.src.sec.CVV2HMAC)
+		if p.CardDynamicPIN2 {
+			op.otp = true
+		} else {
+			op.pin2OK = sim.CheckPIN2(r.s.world.cardKey, op.src.pan, req.PIN2, op.src.sec.PIN2HMAC)
+		}
+	}
+	row, err := r.run(ctx, op)
+	if err != nil {
+		if !errors.Is(err, errResolved) {
+			// The outcome is unknown: if the hold did commit, nobody is waiting for its answer. Past its
+			// deadline it is voided, unless it was answered meanwhile.
+			r.voidLater(id.String(), r.s.clk.Now().Add(deadlineOf(p)))
+		}
+		return row, false, err
+	}
+	if row.Status != shahabPending {
+		return row, true, nil
+	}
+	row, err = r.complete(context.WithoutCancel(ctx), row)
+	return row, true, err
+}
+
+func deadlineOf(p rulebook.Profile) time.Duration {
+	return time.Duration(p.CardAnswerDeadlineSeconds) * time.Second
+}
+
+// bankAnswers reports whether a member bank answers the switch at all: a member, active, not suspended, and
+// (simulated) online.
+func (r *shahabRail) bankAnswers(code string) bool {
+	w := r.s.world
+	st := w.stateOf(code)
+	return w.active(code) && !st.Suspended && (st.Simulation.Mode == "external" || st.Simulation.Online)
+}
+
+// complete asks the destination of a pending transfer for its answer, resolves the transfer on it, and
+// arranges for a slow simulated bank's late credit to be reversed.
+func (r *shahabRail) complete(ctx context.Context, row postgres.ShahabRow) (postgres.ShahabRow, error) {
+	ans, late := r.askDestination(ctx, row)
+	out, err := r.run(ctx, &shahabOp{kind: opResolve, row: row, ans: ans})
+	switch {
+	case errors.Is(err, errResolved):
+		cur, _, gerr := r.get(ctx, row.ID)
+		if gerr != nil {
+			return row, gerr
+		}
+		return cur, nil
+	case err != nil:
+		r.voidLater(row.ID, time.Unix(0, row.Deadline))
+		return out, err
+	}
+	if late > 0 && out.Status == shahabRefunded {
+		r.lateLater(out.ID, time.Unix(0, row.CreatedAt).Add(late))
+	}
+	return out, nil
+}
+
+// askDestination waits for the destination bank's answer, at most until the transfer's deadline on the
+// switch's clock. late is, for a simulated bank too slow for the deadline that would have credited, how long
+// after the transfer's creation its credit arrives (then reversed); 0 otherwise.
+func (r *shahabRail) askDestination(ctx context.Context, row postgres.ShahabRow) (ans destAnswer, late time.Duration) {
+	dest := row.DestinationBank
+	wait := time.Unix(0, row.Deadline).Sub(r.s.clk.Now())
+	timeout := destAnswer{code: shahab.CodeDestinationTimeout}
+	if !r.bankAnswers(dest) {
+		return destAnswer{code: shahab.CodeDestinationUnavailable}, 0
+	}
+	if r.s.world.stateOf(dest).Simulation.Mode == "external" {
+		return r.askExternal(ctx, row, wait), 0
+	}
+	beh := r.behaviour(dest)
+	latency := time.Duration(beh.LatencyMS) * time.Millisecond
+	c := r.card(row.DestPAN)
+	never := false
+	switch {
+	case c == nil || c.bank != dest:
+		ans.code = codeDestCardNotFound
+	case c.magic == sim.MagicCardIssuerTimeout:
+		never = true
+	case r.destCardCode(c) != "":
+		ans.code = r.destCardCode(c)
+	case beh.Fails(r.s.cfg.Seed, row.ID+"/destination"):
+		ans.code = shahab.CodeDestinationFailed
+	default:
+		ans.credited = true
+	}
+	if !never && latency < wait {
+		if err := r.sleepOn(ctx, latency); err != nil {
+			return timeout, 0
+		}
+		return ans, 0
+	}
+	if err := r.sleepOn(ctx, wait); err != nil {
+		return timeout, 0
+	}
+	if !never && ans.credited {
+		late = time.Duration(row.Deadline-row.CreatedAt) + latency - wait
+	}
+	return timeout, late
+}
+
+// creditRequest is what the switch sends an external destination bank: a signed call to its webhook.
+type creditRequest struct {
+	ID             string    `json:"id"`
+	RRN            string    `json:"rrn"`
+	DestinationPAN string    `json:"destination_pan"`
+	AmountRial     int64     `json:"amount_rial"`
+	SourceBank     string    `json:"source_bank"`
+	Deadline       time.Time `json:"deadline"`
+}
+
+// askExternal sends the credit request and waits for an answer: the call's own (200 with {"result":
+// "credited"} or {"result": "refused", "code": …}), or one POSTed to the transfer's answer route, whichever
+// comes first before the deadline.
+func (r *shahabRail) askExternal(ctx context.Context, row postgres.ShahabRow, wait time.Duration) destAnswer {
+	ch := r.waitFor(row.ID)
+	defer r.stopWaiting(row.ID)
+	if wait <= 0 {
+		return destAnswer{code: shahab.CodeDestinationTimeout}
+	}
+	req := creditRequest{ID: row.ID, RRN: shahabAPI(row).RRN, DestinationPAN: row.DestPAN, AmountRial: row.AmountRial,
+		SourceBank: row.SourceBank, Deadline: time.Unix(0, row.Deadline).UTC()}
+	go func() {
+		status, body, err := r.callBank(ctx, row.DestinationBank, "shahab.credit_request", req, wait)
+		if err != nil || status != 200 {
+			return // no answer in the call: the bank may still POST one before the deadline
+		}
+		var a api.ShahabAnswerRequest
+		if json.Unmarshal(body, &a) != nil {
+			return
+		}
+		if ans, ok := answerOf(a); ok {
+			select {
+			case ch <- ans:
+			default:
+			}
+		}
+	}()
+	t := r.s.clk.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case a := <-ch:
+		return a
+	case <-t.C():
+		return destAnswer{code: shahab.CodeDestinationTimeout}
+	case <-ctx.Done():
+		return destAnswer{code: shahab.CodeDestinationTimeout}
+	}
+}
+
+// answerOf reads an external bank's answer.
+func answerOf(a api.ShahabAnswerRequest) (destAnswer, bool) {
+	switch a.Result {
+	case "credited":
+		return destAnswer{credited: true}, true
+	case "refused":
+		code := a.Code
+		switch code {
+		case "card_blocked", "card_expired", "card_lost", "card_not_found", "account_blocked":
+			code = "destination_" + code
+		default:
+			code = shahab.CodeDestinationRefused
+		}
+		return destAnswer{code: code}, true
+	}
+	return destAnswer{}, false
+}
+
+func (r *shahabRail) waitFor(id string) chan destAnswer {
+	ch := make(chan destAnswer, 1)
+	r.mu.Lock()
+	r.waiters[id] = ch
+	r.mu.Unlock()
+	return ch
+}
+
+func (r *shahabRail) stopWaiting(id string) {
+	r.mu.Lock()
+	delete(r.waiters, id)
+	r.mu.Unlock()
+}
+
+// answer is an external destination bank's answer, POSTed: in time, it resolves the transfer (the waiting
+// request answers it); after the void, it is a late answer — a credit reversed at the destination.
+func (r *shahabRail) answer(ctx context.Context, bank, id string, req api.ShahabAnswerRequest) (postgres.ShahabRow, error) {
+	ans, ok := answerOf(req)
+	if !ok {
+		return postgres.ShahabRow{}, api.FieldErrorf("result", "want credited or refused")
+	}
+	row, found, err := r.get(ctx, id)
+	if err != nil {
+		return row, err
+	}
+	if !found || row.DestinationBank != bank {
+		return row, api.Errorf(api.CodeNotFound, "no transfer %s to bank %s", id, bank)
+	}
+	if row.Route != "interbank" || r.s.world.stateOf(bank).Simulation.Mode != "external" {
+		return row, api.Errorf(api.CodeAnswerClosed, "transfer %s was not sent to bank %s for an answer: its book is simulated here", id, bank)
+	}
+	if row.Status == shahabPending {
+		r.mu.Lock()
+		ch, waiting := r.waiters[id]
+		r.mu.Unlock()
+		if waiting {
+			select {
+			case ch <- ans:
+			default: // an answer is already in: the first counts
+			}
+			return r.awaitAnswered(ctx, id)
+		}
+		return row, api.Errorf(api.CodeAnswerClosed, "transfer %s is being answered; ask again", id)
+	}
+	switch {
+	case row.LateAt > 0 || row.Status == shahabSucceeded && ans.credited:
+		return row, nil // a repeat of an answer already recorded
+	case row.Status == shahabRefunded:
+		out, err := r.run(ctx, &shahabOp{kind: opLate, row: row, ans: ans})
+		if errors.Is(err, errResolved) {
+			cur, _, gerr := r.get(ctx, id)
+			return cur, gerr
+		}
+		return out, err
+	}
+	return row, api.Errorf(api.CodeAnswerClosed, "transfer %s is %s: it takes no answer", id, row.Status)
+}
+
+// awaitAnswered waits (briefly, in real time) until the request waiting on transfer id has resolved it.
+func (r *shahabRail) awaitAnswered(ctx context.Context, id string) (postgres.ShahabRow, error) {
+	for range 200 {
+		row, _, err := r.get(ctx, id)
+		if err != nil || row.Status != shahabPending {
+			return row, err
+		}
+		select {
+		case <-time.After(10 * time.Millisecond): // real time: the resolution is the writer's next batch
+		case <-ctx.Done():
+			return row, ctx.Err()
+		}
+	}
+	row, _, err := r.get(ctx, id)
+	return row, err
+}
+
+// voidLater voids a transfer still pending at (after) at — one whose answer nobody is waiting for any more,
+// because a decision's outcome was unknown — unless it was answered meanwhile.
+func (r *shahabRail) voidLater(id string, at time.Time) {
+	r.later(at, func(ctx context.Context) {
+		row, ok, err := r.get(ctx, id)
+		if err != nil || !ok || row.Status != shahabPending {
+			return
+		}
+		if _, err := r.run(ctx, &shahabOp{kind: opResolve, row: row, ans: destAnswer{code: shahab.CodeDestinationTimeout}}); err != nil && !errors.Is(err, errResolved) {
+			r.s.log.Warn("server: shahab: voiding an unanswered transfer", "id", id, "err", err)
+			r.voidLater(id, r.s.clk.Now().Add(time.Second))
+		}
+	})
+}
+
+// lateLater delivers a slow simulated destination's late credit at at.
+func (r *shahabRail) lateLater(id string, at time.Time) {
+	r.later(at, func(ctx context.Context) {
+		row, ok, err := r.get(ctx, id)
+		if err != nil || !ok || row.Status != shahabRefunded || row.LateAt > 0 {
+			return
+		}
+		if _, err := r.run(ctx, &shahabOp{kind: opLate, row: row, ans: destAnswer{credited: true}}); err != nil && !errors.Is(err, errResolved) {
+			r.s.log.Warn("server: shahab: a late credit", "id", id, "err", err)
+		}
+	})
+}
+
+// later runs f at at on the switch's clock, in the background, until the server closes.
+func (r *shahabRail) later(at time.Time, f func(ctx context.Context)) {
+	r.s.wg.Add(1)
+	go func() {
+		defer r.s.wg.Done()
+		if err := r.sleepOn(r.ctx, at.Sub(r.s.clk.Now())); err != nil {
+			return
+		}
+		f(r.ctx)
+	}()
+}
+
+// run hands op to the batcher and waits for its answer.
+func (r *shahabRail) run(ctx context.Context, op *shahabOp) (postgres.ShahabRow, error) {
+	op.done = make(chan shahabResult, 1)
+	select {
+	case r.ops <- op:
+	case <-ctx.Done():
+		return postgres.ShahabRow{}, ctx.Err()
+	case <-r.ctx.Done():
+		return postgres.ShahabRow{}, api.Errorf(api.CodeUnavailable, "the switch is stopping")
+	}
+	select {
+	case res := <-op.done:
+		return res.row, res.err
+	case <-r.ctx.Done():
+		return postgres.ShahabRow{}, api.Errorf(api.CodeOutcomeUnknown, "the switch stopped while deciding; ask again with the same reference")
+	}
+}
+
+// batcher decides the transfers waiting, as many as are there (up to shahabBatchMax) in one decision of the
+// writer, one decision at a time.
+func (r *shahabRail) batcher(ctx context.Context) {
+	for {
+		var first *shahabOp
+		select {
+		case first = <-r.ops:
+		case <-ctx.Done():
+			return
+		}
+		batch := []*shahabOp{first}
+	fill:
+		for len(batch) < shahabBatchMax {
+			select {
+			case op := <-r.ops:
+				batch = append(batch, op)
+			default:
+				break fill
+			}
+		}
+		out := make([]shahabResult, len(batch))
+		err := r.s.clearing.decide(ctx, func(x *postgres.Decision) error { return r.decideBatch(x, batch, out) })
+		if err != nil {
+			if rerr := r.reload(context.WithoutCancel(ctx)); rerr != nil {
+				r.s.log.Error("server: shahab: reloading after a failed decision", "err", rerr)
+			}
+			for i := range out {
+				out[i] = shahabResult{err: err}
+			}
+		}
+		for i, op := range batch {
+			op.done <- out[i]
+		}
+	}
+}
+
+// decideBatch decides a batch inside the writer. Each transfer's ledger part is proposed on its own (one
+// refused never takes another with it); the rows, the cards' records, the window and the positions follow
+// in one last proposal, which cannot be refused (a move of balanced positions with no transfers).
+func (r *shahabRail) decideBatch(x *postgres.Decision, batch []*shahabOp, out []shahabResult) error {
+	now := x.Now()
+	p, err := r.s.profile(now)
+	if err != nil {
+		return err
+	}
+	b := &shahabBatch{x: x, now: now, day: tehranDay(now), p: p, m: r.s.clearing.move(), cards: map[string]postgres.ShahabCard{},
+		seen: map[string]bool{}}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, op := range batch {
+		var res shahabResult
+		switch op.kind {
+		case opAuthorize:
+			res = r.authorizeIn(b, op)
+		case opResolve:
+			res = r.resolveIn(b, op)
+		case opLate:
+			res = r.lateIn(b, op)
+		}
+		out[i] = res
+	}
+	var stmts []postgres.Statement
+	add := func(st postgres.Statement, err error) error {
+		if err == nil {
+			stmts = append(stmts, st)
+		}
+		return err
+	}
+	if len(b.ins) > 0 {
+		if err := add(postgres.ShahabInsert(b.ins)); err != nil {
+			return err
+		}
+	}
+	if len(b.upd) > 0 {
+		if err := add(postgres.ShahabUpdate(b.upd)); err != nil {
+			return err
+		}
+	}
+	if len(b.cards) > 0 {
+		cs := make([]postgres.ShahabCard, 0, len(b.cards))
+		for _, c := range b.cards {
+			cs = append(cs, c)
+		}
+		if err := add(postgres.ShahabCardsUpsert(cs)); err != nil {
+			return err
+		}
+	}
+	b.m.Sub.Statements = stmts
+	if b.window {
+		b.m.Sub.Rows = append(b.m.Sub.Rows, r.win.row())
+	}
+	res, ok, err := b.m.proposeIn(x)
+	if err != nil || !ok {
+		return fmt.Errorf("server: shahab: a batch's rows and positions refused: %v %v", res, err)
+	}
+	return nil
+}
+
+// shahabBatch is what a batch's decision gathers as it goes.
+type shahabBatch struct {
+	x      *postgres.Decision
+	now    time.Time
+	day    string
+	p      rulebook.Profile
+	m      *clearingMove
+	ins    []postgres.ShahabRow
+	upd    []postgres.ShahabRow
+	cards  map[string]postgres.ShahabCard
+	seen   map[string]bool // transfers answered in this batch
+	window bool            // the open window changed
+}
+
+func usable(a ledger.Account, ok bool) bool {
+	return ok && a.Flags&(ledger.FlagBlocked|ledger.FlagClosed) == 0
+}
+
+// authorizeIn checks the source card and, when it may pay, books the on-us chain or the interbank hold.
+// Under r.mu.
+func (r *shahabRail) authorizeIn(b *shahabBatch, op *shahabOp) shahabResult {
+	x, now := b.x, b.now
+	route := "interbank"
+	if op.parsed.OnUs() {
+		route = "on_us"
+	}
+	row := postgres.ShahabRow{ID: op.id.String(), SubmittingBank: op.bank, Reference: op.req.Reference, Route: route,
+		SourceBank: op.parsed.SourceBank.Code, DestinationBank: op.parsed.DestinationBank.Code,
+		SourcePAN: op.parsed.Source.String(), DestPAN: op.parsed.Destination.String(), AmountRial: op.req.AmountRial,
+		Day: b.day, CreatedAt: now.UnixNano()}
+	if op.dst != nil && op.dst.bank == row.DestinationBank {
+		row.DestName = op.dst.name
+	}
+	reject := func(code string) shahabResult {
+		row.Status, row.Code, row.AnsweredAt = shahabRejected, code, now.UnixNano()
+		b.ins = append(b.ins, row)
+		return shahabResult{row: row}
+	}
+	if op.reject != "" {
+		return reject(op.reject)
+	}
+	src, amount := op.src, op.req.AmountRial
+	fee := b.p.CardFee.For(amount)
+	in := shahab.Source{}
+	var acct ledger.Account
+	if src != nil && src.bank == row.SourceBank {
+		in.Found = true
+		in.Status = string(src.status)
+		if r.blocked[src.pan] {
+			in.Status = string(sim.CardBlocked)
+		}
+		in.Expiry, in.CVV2OK, in.PIN2OK, in.WrongPIN2 = src.expiry, op.cvv2OK, op.pin2OK, r.wrong[src.pan]
+		if op.otp && in.Status == string(sim.CardActive) && op.req.Expiry == src.expiry && op.cvv2OK {
+			in.PIN2OK = r.takeOTP(src.pan, op.req.PIN2, now)
+		}
+		var ok bool
+		acct, ok = x.Account(src.account)
+		in.AccountUsable, in.AvailableRial = usable(acct, ok), acct.Available()
+	}
+	o := shahab.Check(in, op.req.Expiry, amount, fee, shahab.Limits{DailyRial: b.p.CardDailyLimitRial,
+		UsedTodayRial: r.usage.Used(b.day, row.SourcePAN), PIN2TriesMax: b.p.CardPIN2TriesMax, Today: shahab.TodayYYMM(now)})
+	if in.Found && (o.WrongPIN2 != in.WrongPIN2 || o.Block) {
+		r.wrong[src.pan] = o.WrongPIN2
+		if o.WrongPIN2 == 0 {
+			delete(r.wrong, src.pan)
+		}
+		if o.Block {
+			r.blocked[src.pan] = true
+		}
+		b.cards[src.pan] = postgres.ShahabCard{PAN: src.pan, WrongPIN2: o.WrongPIN2, Blocked: r.blocked[src.pan]}
+	}
+	if o.Code != shahab.CodeApproved {
+		return reject(o.Code)
+	}
+	book := BookLedger(src.bank)
+	if route == "on_us" {
+		dst := op.dst
+		if dst == nil || dst.bank != src.bank {
+			return reject(codeDestCardNotFound)
+		}
+		if code := r.destCardCodeLocked(dst); code != "" {
+			return reject(code)
+		}
+		if !usable(x.Account(dst.account)) {
+			return reject(codeDestAccountBlocked)
+		}
+		ts := []ledger.Transfer{{ID: ledger.ID(deriveFrom(op.id, "on-us")), DebitAccountID: src.account, CreditAccountID: dst.account,
+			Amount: amount, Ledger: book, Code: CodeCardOnUs, UserData: op.id, Reference: cutBytes("card " + row.Reference, ledger.ReferenceLenMax)}}
+		if fee > 0 {
+			ts = append(ts, ledger.Transfer{ID: ledger.ID(deriveFrom(op.id, "fee")), DebitAccountID: src.account,
+				CreditAccountID: AccountID(book, KeyFee), Amount: fee, Ledger: book, Code: CodeCardFee, UserData: op.id, Reference: "card fee"})
+		}
+		if _, ok, err := x.Propose(postgres.Submission{Transfers: ts}); err != nil || !ok {
+			return reject(shahab.CodeInsufficientFunds)
+		}
+		row.Status, row.Code, row.FeeRial, row.AnsweredAt = shahabSucceeded, shahab.CodeApproved, fee, now.UnixNano()
+	} else {
+		hold := ledger.Transfer{ID: holdID(op.id), DebitAccountID: src.account, CreditAccountID: AccountID(book, KeyClearing("card")),
+			Amount: amount + fee, Ledger: book, Code: CodeCardHold, Flags: ledger.FlagPending, UserData: op.id,
+			Reference: cutBytes("card "+row.Reference, ledger.ReferenceLenMax)}
+		if _, ok, err := x.Propose(postgres.Submission{Transfers: []ledger.Transfer{hold}}); err != nil || !ok {
+			return reject(shahab.CodeInsufficientFunds)
+		}
+		row.Status, row.Code, row.FeeHeldRial = shahabPending, "pending", fee
+		row.Deadline = now.Add(deadlineOf(b.p)).UnixNano()
+	}
+	r.usage.Add(b.day, row.SourcePAN, amount)
+	b.ins = append(b.ins, row)
+	return shahabResult{row: row}
+}
+
+// destCardCodeLocked is destCardCode under r.mu.
+func (r *shahabRail) destCardCodeLocked(c *cardInfo) string {
+	switch {
+	case r.blocked[c.pan] || c.status == sim.CardBlocked:
+		return codeDestCardBlocked
+	case c.status == sim.CardLost:
+		return codeDestCardLost
+	case c.status == sim.CardExpired || c.expiry < shahab.TodayYYMM(r.s.clk.Now()):
+		return codeDestCardExpired
+	case c.status != sim.CardActive:
+		return codeDestCardBlocked
+	}
+	return ""
+}
+
+// resolveIn posts or voids a pending transfer on its destination's answer. Under r.mu.
+func (r *shahabRail) resolveIn(b *shahabBatch, op *shahabOp) shahabResult {
+	x, row := b.x, op.row
+	hold := holdID(mustID(row.ID))
+	if st, ok := x.Pending(hold); b.seen[row.ID] || !ok || st != ledger.PendingActive {
+		return shahabResult{err: errResolved}
+	}
+	b.seen[row.ID] = true
+	id, book, amount := mustID(row.ID), BookLedger(row.SourceBank), row.AmountRial
+	ans := op.ans
+	var credit *ledger.Transfer
+	if ans.credited && r.s.world.live(row.DestinationBank) {
+		dst := r.card(row.DestPAN)
+		switch {
+		case dst == nil:
+			ans = destAnswer{code: codeDestCardNotFound}
+		case !usable(x.Account(dst.account)):
+			ans = destAnswer{code: codeDestAccountBlocked}
+		default:
+			dbook := BookLedger(row.DestinationBank)
+			credit = &ledger.Transfer{ID: ledger.ID(deriveFrom(id, "credit")), DebitAccountID: AccountID(dbook, KeyClearing("card")),
+				CreditAccountID: dst.account, Amount: amount, Ledger: dbook, Code: CodeCardCredit, UserData: id, Reference: "card credit"}
+		}
+	}
+	if ans.credited {
+		ts := []ledger.Transfer{{ID: ledger.ID(deriveFrom(id, "post")), PendingID: hold, Flags: ledger.FlagPostPending,
+			Amount: amount + row.FeeHeldRial, Ledger: book, Code: CodeCardPost, UserData: id}}
+		if row.FeeHeldRial > 0 {
+			ts = append(ts, ledger.Transfer{ID: ledger.ID(deriveFrom(id, "fee")), DebitAccountID: AccountID(book, KeyClearing("card")),
+				CreditAccountID: AccountID(book, KeyFee), Amount: row.FeeHeldRial, Ledger: book, Code: CodeCardFee, UserData: id, Reference: "card fee"})
+		}
+		if credit != nil {
+			ts = append(ts, *credit)
+		}
+		if res, ok, err := x.Propose(postgres.Submission{Transfers: ts}); err == nil && ok {
+			b.m.shiftIn("card", row.SourceBank, amount)
+			b.m.shiftIn("card", row.DestinationBank, -amount)
+			r.win.add(row.SourceBank, row.DestinationBank, amount)
+			b.window = true
+			row.Status, row.Code, row.FeeRial, row.Window = shahabSucceeded, shahab.CodeApproved, row.FeeHeldRial, r.win.ID
+			row.AnsweredAt = b.now.UnixNano()
+			b.upd = append(b.upd, row)
+			return shahabResult{row: row}
+		} else {
+			r.s.log.Error("server: shahab: posting a transfer refused; refunding it", "id", row.ID, "results", res, "err", err)
+			ans = destAnswer{code: shahab.CodeDestinationFailed}
+		}
+	}
+	void := ledger.Transfer{ID: ledger.ID(deriveFrom(id, "void")), PendingID: hold, Flags: ledger.FlagVoidPending,
+		Ledger: book, Code: CodeCardVoid, UserData: id}
+	row.Status, row.Code, row.FeeRial, row.AnsweredAt = shahabRefunded, ans.code, 0, b.now.UnixNano()
+	ev := notification(row.SubmittingBank, "shahab.transfer.refunded", b.now, shahabAPI(row), row.ID)
+	sub := postgres.Submission{Transfers: []ledger.Transfer{void},
+		Events: []postgres.Event{{Transfer: void.ID, Topic: ev.Topic, Key: ev.Key, Type: ev.Type, Payload: ev.Payload}}}
+	if res, ok, err := x.Propose(sub); err != nil || !ok {
+		return shahabResult{err: fmt.Errorf("server: shahab: voiding %s refused: %v %v", row.ID, res, err)}
+	}
+	r.usage.Add(row.Day, row.SourcePAN, -amount)
+	b.upd = append(b.upd, row)
+	return shahabResult{row: row}
+}
+
+// lateIn records an answer that came after the void: a credit is reversed at the destination — in a
+// simulated bank's book, its credit and the reversal together, one net effect — and both banks are told.
+// Under r.mu.
+func (r *shahabRail) lateIn(b *shahabBatch, op *shahabOp) shahabResult {
+	x, row := b.x, op.row
+	if b.seen[row.ID] || row.LateAt > 0 {
+		return shahabResult{err: errResolved}
+	}
+	b.seen[row.ID] = true
+	id := mustID(row.ID)
+	row.LateAt, row.LateResult, row.LateAction = b.now.UnixNano(), "refused", "none"
+	if op.ans.credited {
+		row.LateResult, row.LateAction = "credited", "reversed"
+	}
+	payload := shahabAPI(row)
+	var sub postgres.Submission
+	if op.ans.credited && r.s.world.live(row.DestinationBank) {
+		if dst := r.card(row.DestPAN); dst != nil && usable(x.Account(dst.account)) {
+			dbook := BookLedger(row.DestinationBank)
+			clr := AccountID(dbook, KeyClearing("card"))
+			sub.Transfers = []ledger.Transfer{
+				{ID: ledger.ID(deriveFrom(id, "late-credit")), DebitAccountID: clr, CreditAccountID: dst.account, Amount: row.AmountRial,
+					Ledger: dbook, Code: CodeCardLateCredit, UserData: id, Reference: "card late credit"},
+				{ID: ledger.ID(deriveFrom(id, "reversal")), DebitAccountID: dst.account, CreditAccountID: clr, Amount: row.AmountRial,
+					Ledger: dbook, Code: CodeCardReversal, UserData: id, Reference: "card late credit reversed"},
+			}
+		}
+	}
+	evs := []api.ShahabTransfer{payload}
+	for i, bank := range []string{row.DestinationBank, row.SubmittingBank} {
+		if i == 1 && bank == row.DestinationBank {
+			break
+		}
+		ev := notification(bank, "shahab.transfer.late_answer", b.now, evs[0], row.ID)
+		if len(sub.Transfers) > 0 {
+			sub.Events = append(sub.Events, postgres.Event{Transfer: sub.Transfers[0].ID, Topic: ev.Topic, Key: ev.Key, Type: ev.Type, Payload: ev.Payload})
+		} else {
+			b.m.event(ev)
+		}
+	}
+	if len(sub.Transfers) > 0 {
+		if res, ok, err := x.Propose(sub); err != nil || !ok {
+			return shahabResult{err: fmt.Errorf("server: shahab: late credit of %s refused: %v %v", row.ID, res, err)}
+		}
+	}
+	b.upd = append(b.upd, row)
+	return shahabResult{row: row}
+}
+
+func mustID(s string) ledger.ID {
+	id, err := ledger.ParseID(s)
+	if err != nil {
+		panic("server: shahab: a stored transfer id " + s + " does not parse: " + err.Error())
+	}
+	return id
+}

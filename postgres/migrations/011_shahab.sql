@@ -1,0 +1,42 @@
+-- SHAHAB's card-to-card transfers, one row each, written by the writer with their money through the
+-- statements ShahabInsert and ShahabUpdate build (postgres/shahab.go). What a transfer's answer changes —
+-- status, code, times, fee, window, a late answer — is columns no index holds, so the update is HOT; the
+-- primary key (derived from the submitting bank and its reference) is the repeat look-up, day how the switch
+-- rebuilds each card's use of its daily limit at start, and the banks' indexes serve their lists.
+CREATE TABLE shahab_transfers (
+    id               text    PRIMARY KEY,
+    submitting_bank  text    NOT NULL,
+    reference        text    NOT NULL,
+    status           text    NOT NULL,    -- pending, succeeded, refunded, rejected
+    code             text    NOT NULL,
+    route            text    NOT NULL,    -- on_us, interbank
+    source_bank      text    NOT NULL,
+    destination_bank text    NOT NULL,
+    source_pan       text    NOT NULL,
+    destination_pan  text    NOT NULL,
+    destination_name text    NOT NULL DEFAULT '',
+    amount           bigint  NOT NULL CHECK (amount > 0),
+    fee              bigint  NOT NULL DEFAULT 0, -- charged: 0 unless succeeded
+    fee_held         bigint  NOT NULL DEFAULT 0, -- what the pending debit holds beyond the amount
+    day              text    NOT NULL,    -- the Tehran date of its daily limit, YYYY-MM-DD
+    window_id        text    NOT NULL DEFAULT '',
+    created_at       bigint  NOT NULL,    -- unix nanoseconds
+    answered_at      bigint  NOT NULL DEFAULT 0,
+    deadline         bigint  NOT NULL DEFAULT 0,
+    late_result      text    NOT NULL DEFAULT '',
+    late_at          bigint  NOT NULL DEFAULT 0,
+    late_action      text    NOT NULL DEFAULT ''
+) WITH (fillfactor = 70);
+-- No index names a column an answer changes (nor has a predicate over one), so every update stays HOT: the
+-- pending ones are found at start by a scan, as the late ones for the operator's report of all days.
+CREATE INDEX shahab_transfers_day ON shahab_transfers (day, source_pan);
+CREATE INDEX shahab_transfers_submitted ON shahab_transfers (submitting_bank, created_at);
+CREATE INDEX shahab_transfers_source ON shahab_transfers (source_bank, created_at);
+CREATE INDEX shahab_transfers_destination ON shahab_transfers (destination_bank, created_at);
+
+-- Cards the switch knows more of than their book says: wrong second PINs in a row, and a card blocked for them.
+CREATE TABLE shahab_cards (
+    pan        text    PRIMARY KEY,
+    wrong_pin2 integer NOT NULL,
+    blocked    boolean NOT NULL
+);
