@@ -116,13 +116,13 @@ type otp struct {
 }
 
 type shahabRail struct {
-	s     *Server
+	s       *Server
 	cardsMu sync.Mutex
 	cards   map[string]*cardInfo // by PAN, of the books indexed so far
 	indexed map[string]bool      // the banks whose books are in cards
-	claims claims[string]      // one request per transfer id at a time
+	claims  claims[string]       // one request per transfer id at a time
 
-	ops chan *shahabOp // for the batcher
+	ops chan *shahabOp  // for the batcher
 	ctx context.Context // the server's: background work (late answers, voids) lives as long as it
 
 	windowMu sync.Mutex // one window closed or settled at a time

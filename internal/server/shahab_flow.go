@@ -589,7 +589,7 @@ func (r *shahabRail) authorizeIn(b *shahabBatch, op *shahabOp) shahabResult {
 			return reject(codeDestAccountBlocked)
 		}
 		ts := []ledger.Transfer{{ID: ledger.ID(deriveFrom(op.id, "on-us")), DebitAccountID: src.account, CreditAccountID: dst.account,
-			Amount: amount, Ledger: book, Code: CodeCardOnUs, UserData: op.id, Reference: cutBytes("card " + row.Reference, ledger.ReferenceLenMax)}}
+			Amount: amount, Ledger: book, Code: CodeCardOnUs, UserData: op.id, Reference: cutBytes("card "+row.Reference, ledger.ReferenceLenMax)}}
 		if fee > 0 {
 			ts = append(ts, ledger.Transfer{ID: ledger.ID(deriveFrom(op.id, "fee")), DebitAccountID: src.account,
 				CreditAccountID: AccountID(book, KeyFee), Amount: fee, Ledger: book, Code: CodeCardFee, UserData: op.id, Reference: "card fee"})
