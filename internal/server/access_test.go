@@ -157,6 +157,10 @@ func TestResponsesValidateAgainstOpenAPI(t *testing.T) {
 	payroll := payCSV([][]string{{payee, "1000000", "payee", "", "v-row-1"}, {payee, "0", "payee", "", "v-row-2"}})
 	mandate := api.PAYAMandateRequest{BillerSHEBA: payee, BillerName: "biller", PayerSHEBA: payer, MaxPerDebitRial: 1_000_000,
 		MaxDebitsPerMonth: 2, StartDate: "1404/02/01", EndDate: "1404/06/31", BillerReference: "v-mandate-1"}
+	src, dst := w.holders("017", 1, 50*u)[0], w.holders("012", 1, 0)[0]
+	card := cardReq(src, dst.card, u, "v-card-1")
+	cardZero := card
+	cardZero.AmountRial, cardZero.Reference = 0, "v-card-2"
 	calls := []call{
 		{"POST", "/v1/satna/orders", b, order, 201},
 		{"POST", "/v1/satna/orders", b, order, 200},
@@ -214,6 +218,23 @@ func TestResponsesValidateAgainstOpenAPI(t *testing.T) {
 		{"GET", "/v1/paya/cycles/2025-04-21T09:45/delivery?format=csv", w.bank("012"), nil, 200},
 		{"GET", "/v1/paya/cycles/2025-04-21T09:45/delivery?format=nacha", w.bank("012"), nil, 200},
 		{"GET", "/v1/paya/cycles/2025-04-21T09:45/delivery?format=xml", w.bank("012"), nil, 422},
+		{"POST", "/v1/shahab/inquiries", b, api.ShahabInquiryRequest{DestinationPAN: dst.card.PAN}, 200},
+		{"POST", "/v1/shahab/inquiries", b, api.ShahabInquiryRequest{DestinationPAN: "6037991234567890"}, 422},
+		{"POST", "/v1/shahab/otp", b, api.ShahabOTPRequest{SourcePAN: src.card.PAN}, 409},
+		{"POST", "/v1/shahab/transfers", b, card, 201},
+		{"POST", "/v1/shahab/transfers", b, card, 200},
+		{"POST", "/v1/shahab/transfers", b, cardZero, 422},
+		{"GET", "/v1/shahab/transfers", b, nil, 200},
+		{"GET", "/v1/shahab/transfers?direction=sideways", b, nil, 422},
+		{"GET", "/v1/shahab/transfers/00000000-0000-0000-0000-000000000000", b, nil, 404},
+		{"POST", "/v1/shahab/transfers/00000000-0000-0000-0000-000000000000/answer", w.bank("012"), api.ShahabAnswerRequest{Result: "credited"}, 404},
+		{"GET", "/v1/operator/shahab/reconciliation", op, nil, 200},
+		{"GET", "/v1/operator/shahab/reconciliation?date=yesterday", op, nil, 422},
+		{"GET", "/v1/operator/shahab/windows", op, nil, 200},
+		{"GET", "/v1/operator/shahab/windows/1404-02-01T10:00", op, nil, 200},
+		{"GET", "/v1/operator/shahab/windows/1404-01-01T10:00", op, nil, 404},
+		{"POST", "/v1/operator/shahab/windows/settle", b, nil, 403},
+		{"POST", "/v1/operator/shahab/windows/settle", op, nil, 200},
 		{"GET", "/healthz", "", nil, 200},
 		{"GET", "/v1/me", b, nil, 200},
 		{"GET", "/v1/me", op, nil, 200},
