@@ -50,8 +50,8 @@ func runDemo(ctx context.Context, env Env, args []string) int {
 	w := env.Stdout
 	fmt.Fprintln(w, "tasvieh demo — what is built so far: identifiers, the bank registry, the Jalali calendar, the")
 	fmt.Fprintln(w, "rulebook, the durable double-entry ledger with its outbox to Kafka, and the switch (`tasvieh serve`)")
-	fmt.Fprintln(w, "with its simulated banks, SATNA and PAYA. SHAHAB (card-to-card) is not built yet; this demo grows")
-	fmt.Fprintln(w, "into a simulated business day as it lands.")
+	fmt.Fprintln(w, "with its simulated banks and its three rails, SATNA, PAYA and SHAHAB (card-to-card), over the days around")
+	fmt.Fprintln(w, "Nowruz 1404 on a simulated clock; two audits recompute every balance from the stored transfers.")
 	demoIdentifiers(w)
 	demoCalendar(w)
 	if err := demoLedger(ctx, env, *transfers, *seed); err != nil {

@@ -20,8 +20,8 @@ const demoServeSchema = "demo_serve"
 
 // demoSwitch starts `tasvieh serve` in this process on the simulated clock just before Nowruz 1404, and walks
 // through it over HTTP as a member bank and the operator would: the directory, the magic values, an advance
-// over the holidays firing day open and close in order, a liquidity injection, PAYA (demoPAYA), the bank's
-// events, the audit.
+// over the holidays firing day open and close in order, a liquidity injection, PAYA (demoPAYA), SHAHAB
+// (demoSHAHAB), the bank's events, the audit.
 func demoSwitch(ctx context.Context, env Env, seed uint64, keep bool) error {
 	w := env.Stdout
 	cfg := DefaultConfig(env.Getenv)
@@ -118,6 +118,11 @@ func demoSwitch(ctx context.Context, env Env, seed uint64, keep bool) error {
 	if err := demoPAYA(ctx, w, srv, op); err != nil {
 		return err
 	}
+	section(w, "8. SHAHAB: card-to-card transfers through the card switch")
+	if err := demoSHAHAB(ctx, w, srv, op); err != nil {
+		return err
+	}
+	section(w, "9. The switch at the end of the run: a bank's account and events, access, the audit")
 	var acct api.SettlementAccount
 	if err := bank.call(ctx, http.MethodGet, "/v1/settlement-account", nil, &acct); err != nil {
 		return err
@@ -158,7 +163,7 @@ func demoSwitch(ctx context.Context, env Env, seed uint64, keep bool) error {
 		<-ctx.Done()
 		return nil
 	}
-	fmt.Fprintln(w, "\nNext: `tasvieh serve` runs the switch for you (`tasvieh demo --serve` leaves this one up); `make test` runs\nthe whole suite; `tasvieh satna --bank 017 list` and `tasvieh paya --bank 017 cycles` ask the switch as a bank;\n`tasvieh bench ledger|restore|api|rtgs|paya` measure the writer, its start-up, the API, SATNA and PAYA.")
+	fmt.Fprintln(w, "\nNext: `tasvieh serve` runs the switch for you (`tasvieh demo --serve` leaves this one up); `make test` runs\nthe whole suite; `tasvieh satna --bank 017 list`, `tasvieh paya --bank 017 cycles` and\n`tasvieh shahab --bank 017 list` ask the switch as a bank; `tasvieh bench ledger|restore|api|rtgs|paya`\nmeasure the writer, its start-up, the API, SATNA and PAYA.")
 	return nil
 }
 
