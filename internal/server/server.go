@@ -348,6 +348,9 @@ func (s *Server) Close() {
 		return
 	}
 	s.closed = true
+	if s.shahab != nil {
+		s.shahab.stop() // card transfers waiting on the clock stay pending: the requests can end now
+	}
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 		_ = s.http.Shutdown(ctx)

@@ -78,8 +78,8 @@ const (
 	otpsMax = 100_000
 	// shahabLateMax bounds the reconciliation report's cases.
 	shahabLateMax = 10_000
-	// shahabPageMax bounds a page of transfers.
-	shahabPageMax = 500
+	// shahabPageMax bounds a page of transfers or windows: the API's own bound.
+	shahabPageMax = api.PageMax
 )
 
 // Statuses of a transfer.
@@ -127,6 +127,9 @@ type shahabRail struct {
 
 	windowMu sync.Mutex // one window closed or settled at a time
 
+	stopping chan struct{} // closed when the server starts to stop: waits end, transfers stay pending for resume
+	stopOnce sync.Once
+
 	mu      sync.Mutex // guards what follows; changed inside decisions (under clearing.mu) and read outside
 	usage   *shahab.Usage
 	wrong   map[string]int  // wrong second PINs in a row, by PAN
@@ -144,7 +147,7 @@ type destAnswer struct {
 }
 
 func newShahab(ctx, runCtx context.Context, s *Server) (*shahabRail, error) {
-	r := &shahabRail{s: s, ctx: runCtx, cards: map[string]*cardInfo{}, indexed: map[string]bool{}, ops: make(chan *shahabOp, 4*shahabBatchMax),
+	r := &shahabRail{s: s, ctx: runCtx, stopping: make(chan struct{}), cards: map[string]*cardInfo{}, indexed: map[string]bool{}, ops: make(chan *shahabOp, 4*shahabBatchMax),
 		otps: map[string]otp{}, waiters: map[string]chan destAnswer{}, otpKey: make([]byte, 32)}
 	if _, err := rand.Read(r.otpKey); err != nil {
 		return nil, err
@@ -340,6 +343,16 @@ func (r *shahabRail) inquire(ctx context.Context, req api.ShahabInquiryRequest) 
 		return out, api.Errorf(api.CodeBankUnavailable, "bank %s is offline", bank.Code)
 	}
 	c := r.card(pan.String())
+	if c != nil && c.magic == sim.MagicCardIssuerTimeout {
+		p, err := r.profileNow()
+		if err != nil {
+			return out, err
+		}
+		if err := r.sleepOn(ctx, deadlineOf(p)); err != nil {
+			return out, err
+		}
+		return out, api.Errorf(api.CodeBankUnavailable, "bank %s did not answer for card %s", bank.Code, pan.Masked())
+	}
 	if c == nil || c.bank != bank.Code {
 		return out, api.Errorf(api.CodeCardNotFound, "bank %s has no card %s", bank.Code, pan.Masked())
 	}
@@ -401,7 +414,15 @@ func (r *shahabRail) callBank(ctx context.Context, bank, typ string, payload any
 	return webhook.Call(cctx, r.s.webhookClient, ep.URL, ep.Secret, typ, body, r.s.cfg.Real.Now())
 }
 
-// sleepOn waits d on the switch's clock (a simulated clock's advance, or real time), or until ctx ends.
+// errStopping ends a wait when the server stops: the transfer stays as it is stored, and the next start takes
+// it up (resume) — a stop never decides a transfer by itself.
+var errStopping = api.Errorf(api.CodeUnavailable, "the switch is stopping: the transfer stays pending and is answered after it starts again; ask again with the same reference")
+
+// stop ends every wait (the server's Close calls it before it lets the HTTP requests finish).
+func (r *shahabRail) stop() { r.stopOnce.Do(func() { close(r.stopping) }) }
+
+// sleepOn waits d on the switch's clock (a simulated clock's advance, or real time), or until ctx ends or
+// the server stops (errStopping).
 func (r *shahabRail) sleepOn(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
@@ -413,6 +434,10 @@ func (r *shahabRail) sleepOn(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-r.stopping:
+		return errStopping
+	case <-r.ctx.Done():
+		return errStopping
 	}
 }
 
@@ -504,9 +529,10 @@ func (b backend) ShahabTransfers(ctx context.Context, bank, status, direction, c
 	if status != "" && !slices.Contains([]string{shahabPending, shahabSucceeded, shahabRefunded, shahabRejected}, status) {
 		return api.ShahabTransferPage{}, api.FieldErrorf("status", "want pending, succeeded, refunded or rejected")
 	}
-	if limit <= 0 || limit > shahabPageMax {
-		limit = min(max(limit, 50), shahabPageMax)
+	if limit <= 0 {
+		limit = api.PageDefault
 	}
+	limit = min(limit, shahabPageMax)
 	var before int64
 	var beforeID string
 	if cursor != "" {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tasvieh/tasvieh/api"
@@ -97,11 +98,12 @@ func (r *shahabRail) submit(ctx context.Context, bank string, req api.ShahabTran
 	}
 	if op.reject == "" && op.src != nil {
 		beh := r.behaviour(srcBank)
-		if err := r.sleepOn(ctx, time.Duration(beh.LatencyMS)*time.Millisecond); err != nil {
+		latency := time.Duration(beh.LatencyMS) * time.Millisecond
+		if err := r.sleepOn(ctx, min(latency, deadlineOf(p))); err != nil {
 			return postgres.ShahabRow{}, false, err
 		}
-		if beh.Fails(r.s.cfg.Seed, id.String()+"/issuer") {
-			op.reject = shahab.CodeIssuerUnavailable
+		if latency >= deadlineOf(p) || beh.Fails(r.s.cfg.Seed, id.String()+"/issuer") {
+			op.reject = shahab.CodeIssuerUnavailable // the issuer did not answer the switch in time, or failed
 		}
 		op.cvv2OK = sim.CheckCVV2(r.s.world.cardKey, op.src.pan, req.CVV2, op.src.sec.CVV2HMAC)
 		if p.CardDynamicPIN2 {
@@ -141,7 +143,10 @@ func (r *shahabRail) bankAnswers(code string) bool {
 // complete asks the destination of a pending transfer for its answer, resolves the transfer on it, and
 // arranges for a slow simulated bank's late credit to be reversed.
 func (r *shahabRail) complete(ctx context.Context, row postgres.ShahabRow) (postgres.ShahabRow, error) {
-	ans, late := r.askDestination(ctx, row)
+	ans, late, err := r.askDestination(ctx, row)
+	if err != nil {
+		return row, err // stopping: the transfer stays pending for the next start
+	}
 	out, err := r.run(ctx, &shahabOp{kind: opResolve, row: row, ans: ans})
 	switch {
 	case errors.Is(err, errResolved):
@@ -162,16 +167,17 @@ func (r *shahabRail) complete(ctx context.Context, row postgres.ShahabRow) (post
 
 // askDestination waits for the destination bank's answer, at most until the transfer's deadline on the
 // switch's clock. late is, for a simulated bank too slow for the deadline that would have credited, how long
-// after the transfer's creation its credit arrives (then reversed); 0 otherwise.
-func (r *shahabRail) askDestination(ctx context.Context, row postgres.ShahabRow) (ans destAnswer, late time.Duration) {
+// after the transfer's creation its credit arrives (its latency; then reversed); 0 otherwise.
+func (r *shahabRail) askDestination(ctx context.Context, row postgres.ShahabRow) (ans destAnswer, late time.Duration, err error) {
 	dest := row.DestinationBank
 	wait := time.Unix(0, row.Deadline).Sub(r.s.clk.Now())
 	timeout := destAnswer{code: shahab.CodeDestinationTimeout}
 	if !r.bankAnswers(dest) {
-		return destAnswer{code: shahab.CodeDestinationUnavailable}, 0
+		return destAnswer{code: shahab.CodeDestinationUnavailable}, 0, nil
 	}
 	if r.s.world.stateOf(dest).Simulation.Mode == "external" {
-		return r.askExternal(ctx, row, wait), 0
+		ans, err := r.askExternal(ctx, row, wait)
+		return ans, 0, err
 	}
 	beh := r.behaviour(dest)
 	latency := time.Duration(beh.LatencyMS) * time.Millisecond
@@ -191,17 +197,17 @@ func (r *shahabRail) askDestination(ctx context.Context, row postgres.ShahabRow)
 	}
 	if !never && latency < wait {
 		if err := r.sleepOn(ctx, latency); err != nil {
-			return timeout, 0
+			return timeout, 0, err
 		}
-		return ans, 0
+		return ans, 0, nil
 	}
 	if err := r.sleepOn(ctx, wait); err != nil {
-		return timeout, 0
+		return timeout, 0, err
 	}
 	if !never && ans.credited {
-		late = time.Duration(row.Deadline-row.CreatedAt) + latency - wait
+		late = latency // the bank's credit comes latency after the request: after the deadline
 	}
-	return timeout, late
+	return timeout, late, nil
 }
 
 // creditRequest is what the switch sends an external destination bank: a signed call to its webhook.
@@ -217,11 +223,11 @@ type creditRequest struct {
 // askExternal sends the credit request and waits for an answer: the call's own (200 with {"result":
 // "credited"} or {"result": "refused", "code": …}), or one POSTed to the transfer's answer route, whichever
 // comes first before the deadline.
-func (r *shahabRail) askExternal(ctx context.Context, row postgres.ShahabRow, wait time.Duration) destAnswer {
+func (r *shahabRail) askExternal(ctx context.Context, row postgres.ShahabRow, wait time.Duration) (destAnswer, error) {
 	ch := r.waitFor(row.ID)
 	defer r.stopWaiting(row.ID)
 	if wait <= 0 {
-		return destAnswer{code: shahab.CodeDestinationTimeout}
+		return destAnswer{code: shahab.CodeDestinationTimeout}, nil
 	}
 	req := creditRequest{ID: row.ID, RRN: shahabAPI(row).RRN, DestinationPAN: row.DestPAN, AmountRial: row.AmountRial,
 		SourceBank: row.SourceBank, Deadline: time.Unix(0, row.Deadline).UTC()}
@@ -245,11 +251,15 @@ func (r *shahabRail) askExternal(ctx context.Context, row postgres.ShahabRow, wa
 	defer t.Stop()
 	select {
 	case a := <-ch:
-		return a
+		return a, nil
 	case <-t.C():
-		return destAnswer{code: shahab.CodeDestinationTimeout}
+		return destAnswer{code: shahab.CodeDestinationTimeout}, nil
 	case <-ctx.Done():
-		return destAnswer{code: shahab.CodeDestinationTimeout}
+		return destAnswer{}, ctx.Err()
+	case <-r.stopping:
+		return destAnswer{}, errStopping
+	case <-r.ctx.Done():
+		return destAnswer{}, errStopping
 	}
 }
 
@@ -427,9 +437,7 @@ func (r *shahabRail) batcher(ctx context.Context) {
 		out := make([]shahabResult, len(batch))
 		err := r.s.clearing.decide(ctx, func(x *postgres.Decision) error { return r.decideBatch(x, batch, out) })
 		if err != nil {
-			if rerr := r.reload(context.WithoutCancel(ctx)); rerr != nil {
-				r.s.log.Error("server: shahab: reloading after a failed decision", "err", rerr)
-			}
+			r.reloadAfter(ctx, err)
 			for i := range out {
 				out[i] = shahabResult{err: err}
 			}
@@ -662,15 +670,18 @@ func (r *shahabRail) resolveIn(b *shahabBatch, op *shahabOp) shahabResult {
 		if credit != nil {
 			ts = append(ts, *credit)
 		}
-		if res, ok, err := x.Propose(postgres.Submission{Transfers: ts}); err == nil && ok {
+		done := row
+		done.Status, done.Code, done.FeeRial, done.Window = shahabSucceeded, shahab.CodeApproved, row.FeeHeldRial, r.win.ID
+		done.AnsweredAt = b.now.UnixNano()
+		sub := postgres.Submission{Transfers: ts}
+		b.notifyIn(&sub, ts[0].ID, "shahab.transfer.credited", done, row.DestinationBank)
+		if res, ok, err := x.Propose(sub); err == nil && ok {
 			b.m.shiftIn("card", row.SourceBank, amount)
 			b.m.shiftIn("card", row.DestinationBank, -amount)
 			r.win.add(row.SourceBank, row.DestinationBank, amount)
 			b.window = true
-			row.Status, row.Code, row.FeeRial, row.Window = shahabSucceeded, shahab.CodeApproved, row.FeeHeldRial, r.win.ID
-			row.AnsweredAt = b.now.UnixNano()
-			b.upd = append(b.upd, row)
-			return shahabResult{row: row}
+			b.upd = append(b.upd, done)
+			return shahabResult{row: done}
 		} else {
 			r.s.log.Error("server: shahab: posting a transfer refused; refunding it", "id", row.ID, "results", res, "err", err)
 			ans = destAnswer{code: shahab.CodeDestinationFailed}
@@ -679,9 +690,8 @@ func (r *shahabRail) resolveIn(b *shahabBatch, op *shahabOp) shahabResult {
 	void := ledger.Transfer{ID: ledger.ID(deriveFrom(id, "void")), PendingID: hold, Flags: ledger.FlagVoidPending,
 		Ledger: book, Code: CodeCardVoid, UserData: id}
 	row.Status, row.Code, row.FeeRial, row.AnsweredAt = shahabRefunded, ans.code, 0, b.now.UnixNano()
-	ev := notification(row.SubmittingBank, "shahab.transfer.refunded", b.now, shahabAPI(row), row.ID)
-	sub := postgres.Submission{Transfers: []ledger.Transfer{void},
-		Events: []postgres.Event{{Transfer: void.ID, Topic: ev.Topic, Key: ev.Key, Type: ev.Type, Payload: ev.Payload}}}
+	sub := postgres.Submission{Transfers: []ledger.Transfer{void}}
+	b.notifyIn(&sub, void.ID, "shahab.transfer.refunded", row, row.SubmittingBank, row.SourceBank)
 	if res, ok, err := x.Propose(sub); err != nil || !ok {
 		return shahabResult{err: fmt.Errorf("server: shahab: voiding %s refused: %v %v", row.ID, res, err)}
 	}
@@ -704,10 +714,12 @@ func (r *shahabRail) lateIn(b *shahabBatch, op *shahabOp) shahabResult {
 	if op.ans.credited {
 		row.LateResult, row.LateAction = "credited", "reversed"
 	}
-	payload := shahabAPI(row)
 	var sub postgres.Submission
 	if op.ans.credited && r.s.world.live(row.DestinationBank) {
-		if dst := r.card(row.DestPAN); dst != nil && usable(x.Account(dst.account)) {
+		dst := r.card(row.DestPAN)
+		if dst == nil || !usable(x.Account(dst.account)) {
+			row.LateAction = "none" // the simulated bank could not have credited: nothing to reverse
+		} else {
 			dbook := BookLedger(row.DestinationBank)
 			clr := AccountID(dbook, KeyClearing("card"))
 			sub.Transfers = []ledger.Transfer{
@@ -718,18 +730,11 @@ func (r *shahabRail) lateIn(b *shahabBatch, op *shahabOp) shahabResult {
 			}
 		}
 	}
-	evs := []api.ShahabTransfer{payload}
-	for i, bank := range []string{row.DestinationBank, row.SubmittingBank} {
-		if i == 1 && bank == row.DestinationBank {
-			break
-		}
-		ev := notification(bank, "shahab.transfer.late_answer", b.now, evs[0], row.ID)
-		if len(sub.Transfers) > 0 {
-			sub.Events = append(sub.Events, postgres.Event{Transfer: sub.Transfers[0].ID, Topic: ev.Topic, Key: ev.Key, Type: ev.Type, Payload: ev.Payload})
-		} else {
-			b.m.event(ev)
-		}
+	var tie ledger.ID
+	if len(sub.Transfers) > 0 {
+		tie = sub.Transfers[0].ID
 	}
+	b.notifyIn(&sub, tie, "shahab.transfer.late_answer", row, row.DestinationBank, row.SubmittingBank, row.SourceBank)
 	if len(sub.Transfers) > 0 {
 		if res, ok, err := x.Propose(sub); err != nil || !ok {
 			return shahabResult{err: fmt.Errorf("server: shahab: late credit of %s refused: %v %v", row.ID, res, err)}
@@ -737,6 +742,23 @@ func (r *shahabRail) lateIn(b *shahabBatch, op *shahabOp) shahabResult {
 	}
 	b.upd = append(b.upd, row)
 	return shahabResult{row: row}
+}
+
+// notifyIn adds the notification typ of row to each of banks once: tied to the transfer tie of sub (written
+// exactly when it applies), or, with tie zero, after the batch commits.
+func (b *shahabBatch) notifyIn(sub *postgres.Submission, tie ledger.ID, typ string, row postgres.ShahabRow, banks ...string) {
+	payload := json.RawMessage(mustJSON(shahabAPI(row)))
+	for i, bank := range banks {
+		if slices.Contains(banks[:i], bank) {
+			continue
+		}
+		ev := notification(bank, typ, b.now, payload, row.ID)
+		if tie.IsZero() {
+			b.m.event(ev)
+			continue
+		}
+		sub.Events = append(sub.Events, postgres.Event{Transfer: tie, Topic: ev.Topic, Key: ev.Key, Type: ev.Type, Payload: ev.Payload})
+	}
 }
 
 func mustID(s string) ledger.ID {

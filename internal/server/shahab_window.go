@@ -176,8 +176,12 @@ func (r *shahabRail) closeWindow(ctx context.Context, at time.Time, early bool) 
 		r.win = next
 		return nil
 	})
-	if err != nil || closed == nil {
+	if err != nil {
+		r.reloadAfter(ctx, err)
 		return nil, err
+	}
+	if closed == nil {
+		return nil, nil
 	}
 	return closed, r.settleWindow(ctx, closed)
 }
@@ -207,7 +211,7 @@ func (r *shahabRail) settleWindow(ctx context.Context, w *windowRecord) error {
 			return err
 		}
 	}
-	return r.s.clearing.decide(ctx, func(x *postgres.Decision) error {
+	err := r.s.clearing.decide(ctx, func(x *postgres.Decision) error {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		done := w.clone()
@@ -233,6 +237,7 @@ func (r *shahabRail) settleWindow(ctx context.Context, w *windowRecord) error {
 					q.AmountRial += p.AmountRial
 					q.Transfers += p.Transfers
 					q.Carried = true
+					r.win.Transfers += p.Transfers
 				}
 			}
 			rows = append(rows, r.win.row())
@@ -242,6 +247,18 @@ func (r *shahabRail) settleWindow(ctx context.Context, w *windowRecord) error {
 		}
 		return nil
 	})
+	if err != nil {
+		r.reloadAfter(ctx, err)
+	}
+	return err
+}
+
+// reloadAfter rebuilds the rail's memory after a decision that failed or may not have committed: the open
+// window (its obligations, carried ones included) is what the tables say, never what memory ran ahead to.
+func (r *shahabRail) reloadAfter(ctx context.Context, err error) {
+	if rerr := r.reload(context.WithoutCancel(ctx)); rerr != nil {
+		r.s.log.Error("server: shahab: reloading after a failed decision", "err", rerr, "after", err)
+	}
 }
 
 // resume settles the windows a stop left closing, and answers the transfers it left pending.
@@ -323,9 +340,10 @@ func (b backend) ShahabWindows(ctx context.Context, cursor string, limit int) (a
 		}
 	}
 	slices.SortFunc(all, func(a, b *windowRecord) int { return strings.Compare(b.ID, a.ID) })
-	if limit <= 0 || limit > shahabPageMax {
-		limit = min(max(limit, 50), shahabPageMax)
+	if limit <= 0 {
+		limit = api.PageDefault
 	}
+	limit = min(limit, shahabPageMax)
 	page := api.ShahabWindowPage{Windows: []api.ShahabWindow{}}
 	for _, w := range all {
 		if cursor != "" && w.ID >= cursor {
