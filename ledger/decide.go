@@ -72,7 +72,7 @@ func (l *Ledger) End() Batch {
 func (l *Ledger) NextExpiry() (int64, bool) {
 	for len(l.expiry) > 0 {
 		e := l.expiry[0]
-		if t, ok := l.transfers[e.id]; ok && l.pending[e.id] == PendingActive && t.Timestamp == e.ts {
+		if t, ok := l.transfers.get(e.id); ok && l.pending[e.id] == PendingActive && t.Timestamp == e.ts {
 			return e.deadline, true
 		}
 		l.expiry.pop() // resolved since it was scheduled
@@ -266,7 +266,7 @@ func (l *Ledger) decide(in *Transfer, p *plan, dup, net bool) Result {
 		}
 	}
 	if t, ok := idTimeNs(in.ID); ok && l.tooFarAhead(t) {
-		if _, applied := l.transfers[in.ID]; !applied {
+		if !l.transfers.has(in.ID) {
 			// Before every other rule: a rejection for another reason would be remembered, and so held under
 			// the id's far-future key, stalling eviction and, once the cap evicted it, lifting the horizon.
 			return IDTimeFuture
@@ -321,7 +321,7 @@ func (l *Ledger) decide(in *Transfer, p *plan, dup, net bool) Result {
 	if in.Ledger != d.Ledger || in.Ledger != c.Ledger {
 		return LedgerMismatch
 	}
-	if e, ok := l.transfers[in.ID]; ok {
+	if e, ok := l.transfers.get(in.ID); ok {
 		e.Timestamp = 0
 		if e != *in {
 			return ExistsWithDifferentFields
@@ -380,10 +380,10 @@ func (l *Ledger) decideResolve(in *Transfer, p *plan) Result {
 		in.Ledger != 0 && (dr >= 0 && l.accounts[dr].Ledger != in.Ledger || cr >= 0 && l.accounts[cr].Ledger != in.Ledger) {
 		return LedgerMismatch
 	}
-	if e, ok := l.transfers[in.ID]; ok {
+	if e, ok := l.transfers.get(in.ID); ok {
 		return l.existsResolve(in, &e)
 	}
-	pt, ok := l.transfers[in.PendingID]
+	pt, ok := l.transfers.get(in.PendingID)
 	if !ok {
 		return PendingNotFound
 	}
@@ -452,7 +452,7 @@ func (l *Ledger) existsResolve(in, e *Transfer) Result {
 	// e was resolved against its pending transfer; the writer loads that one when it is not held (Missing).
 	// Without it, a zero code or amount stands for e's own.
 	code, amount := in.Code, in.Amount
-	pt, ok := l.transfers[e.PendingID]
+	pt, ok := l.transfers.get(e.PendingID)
 	if !ok {
 		pt.Code, pt.Amount = e.Code, e.Amount
 	}
@@ -504,7 +504,7 @@ func (l *Ledger) apply(p *plan) {
 		d.DebitsPosted += t.Amount
 		c.CreditsPosted += t.Amount
 	}
-	l.transfers[t.ID] = *t
+	l.transfers.put(t)
 	l.hold(t.ID, ts)
 	l.cur.Applied = append(l.cur.Applied, *t)
 }
@@ -521,7 +521,7 @@ func (l *Ledger) unapply(t *Transfer) {
 	l.touch(dr)
 	l.touch(cr)
 	d, c := &l.accounts[dr], &l.accounts[cr]
-	delete(l.transfers, t.ID)
+	l.transfers.del(t.ID)
 	switch {
 	case t.Flags&FlagPending != 0:
 		d.DebitsPending -= t.Amount
@@ -530,7 +530,7 @@ func (l *Ledger) unapply(t *Transfer) {
 		l.activePending--
 		l.totalsOf(t.Ledger).pendingActive -= uint64(t.Amount)
 	case t.Flags&flagsResolve != 0:
-		pt, ok := l.transfers[t.PendingID]
+		pt, ok := l.transfers.get(t.PendingID)
 		if !ok {
 			panic(fmt.Sprintf("ledger: undo transfer %s: pending transfer %s is gone", t.ID, t.PendingID))
 		}
@@ -555,7 +555,7 @@ func (l *Ledger) expire(now int64) []ID {
 	var out []ID
 	for len(l.expiry) > 0 && l.expiry[0].deadline <= now {
 		e := l.expiry.pop()
-		t, ok := l.transfers[e.id]
+		t, ok := l.transfers.get(e.id)
 		if !ok || l.pending[e.id] != PendingActive || t.Timestamp != e.ts || deadline(&t) != e.deadline {
 			continue // posted, voided or undone since it was scheduled
 		}

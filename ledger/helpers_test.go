@@ -41,7 +41,7 @@ func takeSnapshot(l *Ledger) snapshot {
 		Accounts:  slices.Clone(l.accounts),
 		Index:     maps.Clone(l.index),
 		Keys:      maps.Clone(l.keys),
-		Transfers: maps.Clone(l.transfers),
+		Transfers: heldMap(l),
 		Pending:   maps.Clone(l.pending),
 		Rejected:  maps.Clone(l.rejected),
 		Totals:    make(map[LedgerID]ledgerTotals, len(l.totals)),
@@ -54,7 +54,7 @@ func takeSnapshot(l *Ledger) snapshot {
 		s.Totals[k] = c
 	}
 	for _, e := range l.expiry {
-		t, ok := l.transfers[e.id]
+		t, ok := l.transfers.get(e.id)
 		if ok && l.pending[e.id] == PendingActive && t.Timestamp == e.ts && deadline(&t) == e.deadline {
 			s.Expiry = append(s.Expiry, e)
 		}
@@ -186,4 +186,13 @@ func mustResults(tb testing.TB, what string, got []Result, want ...Result) {
 	if !equalResults(got, want) {
 		tb.Fatalf("%s: got %v, want %v", what, got, want)
 	}
+}
+
+// heldMap is every transfer the ledger holds, with its reference, as a plain map.
+func heldMap(l *Ledger) map[ID]Transfer {
+	m := make(map[ID]Transfer, l.transfers.len())
+	for id := range l.transfers.m {
+		m[id], _ = l.transfers.get(id)
+	}
+	return m
 }

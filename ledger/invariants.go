@@ -153,7 +153,7 @@ func (l *Ledger) CheckInvariants() error {
 	cPending := make([]int64, len(l.accounts))
 	active := 0
 	for id, st := range l.pending {
-		t, ok := l.transfers[id]
+		t, ok := l.transfers.get(id)
 		if !ok || t.Flags&FlagPending == 0 {
 			return fmt.Errorf("%w: pending state %s for %s, which is not an applied pending transfer", ErrInvariant, st, id)
 		}

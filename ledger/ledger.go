@@ -25,7 +25,7 @@ type Ledger struct {
 	index     map[ID]int32 // account id → position in accounts
 	keys      map[externalKey]int32
 	touchGen  []uint64 // per account: the change generation that last snapshotted it
-	transfers map[ID]Transfer
+	transfers heldTransfers
 	pending   map[ID]PendingState
 	rejected  map[ID]Result // remembered rejections
 	expiry    expiryHeap
@@ -79,7 +79,7 @@ type ledgerTotals struct {
 func New() *Ledger {
 	return &Ledger{
 		index:     make(map[ID]int32),
-		transfers: make(map[ID]Transfer),
+		transfers: newHeldTransfers(),
 		pending:   make(map[ID]PendingState),
 		rejected:  make(map[ID]Result),
 		keys:      make(map[externalKey]int32),
@@ -221,7 +221,7 @@ func (l *Ledger) AccountByKey(ledger LedgerID, key string) (Account, bool) {
 // Transfer returns the applied transfer with the given id, as recorded (post and void fields filled in from
 // the pending transfer, Timestamp set), when it is held in memory (see SetRetention).
 func (l *Ledger) Transfer(id ID) (Transfer, bool) {
-	t, ok := l.transfers[id]
+	t, ok := l.transfers.get(id)
 	return t, ok
 }
 
@@ -239,7 +239,7 @@ func (l *Ledger) Pending(id ID) (PendingState, bool) {
 
 // Stats counts what the ledger holds.
 func (l *Ledger) Stats() Stats {
-	return Stats{Accounts: len(l.accounts), Transfers: len(l.transfers), Rejected: len(l.rejected),
+	return Stats{Accounts: len(l.accounts), Transfers: l.transfers.len(), Rejected: len(l.rejected),
 		PendingActive: l.activePending, LastTimestamp: l.last}
 }
 
@@ -289,7 +289,7 @@ func (l *Ledger) RestoreTransfer(t Transfer, state PendingState) {
 	if t.ID.IsZero() || t.Timestamp <= 0 {
 		panic(fmt.Sprintf("ledger: RestoreTransfer: transfer %s: zero id or timestamp %d", t.ID, t.Timestamp))
 	}
-	if _, ok := l.transfers[t.ID]; ok {
+	if l.transfers.has(t.ID) {
 		panic(fmt.Sprintf("ledger: RestoreTransfer: transfer %s restored twice", t.ID))
 	}
 	if _, ok := l.rejected[t.ID]; ok {
@@ -309,7 +309,7 @@ func (l *Ledger) RestoreTransfer(t Transfer, state PendingState) {
 			}
 		}
 	}
-	l.transfers[t.ID] = t
+	l.transfers.put(&t)
 	l.last = max(l.last, t.Timestamp)
 }
 
@@ -320,7 +320,7 @@ func (l *Ledger) RestoreRejected(id ID, r Result, at int64) {
 	if id.IsZero() || !r.remembered() {
 		panic(fmt.Sprintf("ledger: RestoreRejected: id %s with %v", id, r))
 	}
-	if _, ok := l.transfers[id]; ok {
+	if l.transfers.has(id) {
 		panic(fmt.Sprintf("ledger: RestoreRejected: %s is an applied transfer", id))
 	}
 	if _, ok := l.rejected[id]; ok {

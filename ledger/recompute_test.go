@@ -21,7 +21,7 @@ func TestRecomputeMatchesLiveLedger(t *testing.T) {
 	for i := range accts {
 		accts[i].DebitsPending, accts[i].DebitsPosted, accts[i].CreditsPending, accts[i].CreditsPosted = 1, 2, 3, 4 // ignored
 	}
-	got, err := Recompute(accts, slices.Collect(maps.Values(f.l.transfers)), f.l.pending)
+	got, err := Recompute(accts, slices.Collect(maps.Values(heldMap(f.l))), f.l.pending)
 	if err != nil {
 		t.Fatal(err)
 	}

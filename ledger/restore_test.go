@@ -17,7 +17,7 @@ func restoreFrom(tb testing.TB, l *Ledger) *Ledger {
 	for _, a := range l.accounts {
 		r.RestoreAccount(a)
 	}
-	ts := slices.Collect(maps.Values(l.transfers))
+	ts := slices.Collect(maps.Values(heldMap(l)))
 	slices.SortFunc(ts, func(a, b Transfer) int { return int(b.Timestamp - a.Timestamp) })
 	for _, t := range ts {
 		st, _ := l.Pending(t.ID)
@@ -127,7 +127,7 @@ func TestCheckInvariantsAfterBadRestore(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			accts := slices.Clone(f.l.accounts)
-			ts := slices.Collect(maps.Values(f.l.transfers))
+			ts := slices.Collect(maps.Values(heldMap(f.l)))
 			st := maps.Clone(f.l.pending)
 			tc.change(accts, ts, st)
 			r := New()

@@ -107,7 +107,7 @@ func (l *Ledger) evict(now int64) {
 	}
 	for w.head < len(w.queue) {
 		h := w.queue[w.head]
-		over := w.entriesMax > 0 && len(l.transfers)+len(l.rejected) > w.entriesMax
+		over := w.entriesMax > 0 && l.transfers.len()+len(l.rejected) > w.entriesMax
 		if h.key >= cutoff && !over || w.pin > 0 && h.key >= w.pin {
 			break
 		}
@@ -115,8 +115,8 @@ func (l *Ledger) evict(now int64) {
 		if l.pending[h.id] == PendingActive {
 			continue
 		}
-		if _, ok := l.transfers[h.id]; ok {
-			delete(l.transfers, h.id)
+		if l.transfers.has(h.id) {
+			l.transfers.del(h.id)
 			delete(l.pending, h.id)
 		} else if _, ok := l.rejected[h.id]; ok {
 			delete(l.rejected, h.id)
@@ -164,7 +164,7 @@ func (l *Ledger) Missing(transfers []Transfer) []ID {
 
 // holds is Holds.
 func (l *Ledger) holds(id ID) bool {
-	if _, ok := l.transfers[id]; ok {
+	if l.transfers.has(id) {
 		return true
 	}
 	_, ok := l.rejected[id]

@@ -6,3 +6,6 @@ package postgres
 func SetFaults(s *Store, before func(pid uint32), after func() error) {
 	s.hooks.Store(&hooks{beforeCommit: before, afterCommit: after})
 }
+
+// PipelinedTransfersMax is the largest write sent as one pipelined round trip, for the tests of both paths.
+const PipelinedTransfersMax = pipelinedTransfersMax

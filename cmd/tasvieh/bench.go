@@ -17,7 +17,7 @@ import (
 	"github.com/tasvieh/tasvieh/postgres"
 )
 
-const benchHelp = `usage: tasvieh bench ledger [--duration D] [--accounts N] [--callers N] [--json] [--keep]
+const benchHelp = `usage: tasvieh bench ledger [--duration D] [--latency-duration D] [--accounts N] [--callers N] [--k N] [--multi-callers N] [--json] [--keep] [--cpuprofile FILE]
        tasvieh bench restore [--transfers N] [--accounts N] [--pending N] [--runs N] [--json] [--keep] [--schema NAME]
        tasvieh bench api [--connections N] [--requests N] [--duration D] [--json]
        tasvieh bench rtgs [--duration D] [--callers N] [--gridlock N] [--json]
@@ -67,11 +67,14 @@ func benchSchema(ctx context.Context, env Env, cfg Config, schema string, keep b
 }
 
 func benchLedger(ctx context.Context, env Env, args []string) int {
-	fs := newFlags(env, "bench ledger", "bench ledger [--duration D] [--accounts N] [--callers N] [--json] [--keep] [--cpuprofile FILE]")
+	fs := newFlags(env, "bench ledger", "bench ledger [--duration D] [--latency-duration D] [--accounts N] [--callers N] [--k N] [--multi-callers N] [--json] [--keep] [--cpuprofile FILE]")
 	o := bench.DefaultBenchOptions()
-	fs.DurationVar(&o.Duration, "duration", o.Duration, "length of each measured phase")
+	fs.DurationVar(&o.Duration, "duration", o.Duration, "length of each throughput phase (each naive worker count, each saturation run)")
+	fs.DurationVar(&o.LatencyDuration, "latency-duration", o.LatencyDuration, "length of the latency phase at 5,000/s offered, a CHECKPOINT issued halfway")
 	fs.IntVar(&o.Accounts, "accounts", o.Accounts, "accounts the transfers move between")
-	fs.IntVar(&o.Callers, "callers", o.Callers, "concurrent callers driving the batched writer at saturation")
+	fs.IntVar(&o.Callers, "callers", o.Callers, "concurrent callers at saturation submitting one transfer per request")
+	fs.IntVar(&o.RequestTransfers, "k", o.RequestTransfers, "transfers per request in the headline saturation phase")
+	fs.IntVar(&o.MultiCallers, "multi-callers", o.MultiCallers, "concurrent callers at saturation submitting k transfers per request")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	keep := fs.Bool("keep", false, "keep the bench schema afterwards")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -79,7 +82,8 @@ func benchLedger(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return flagExit(err)
 	}
-	if len(pos) != 0 || o.Duration <= 0 || o.Accounts < 2 || o.Callers < 1 {
+	if len(pos) != 0 || o.Duration <= 0 || o.LatencyDuration <= 0 || o.Accounts < 2 || o.Callers < 1 || o.MultiCallers < 1 ||
+		o.RequestTransfers < 1 || o.RequestTransfers > postgres.RequestTransfersMax {
 		return usageError(env, benchHelp)
 	}
 	stop, err := startCPUProfile(*cpuProfile)
@@ -111,10 +115,16 @@ func benchLedger(ctx context.Context, env Env, args []string) int {
 		_ = json.NewEncoder(env.Stdout).Encode(res)
 		return exitOK
 	}
-	fmt.Fprintf(env.Stdout, "\nnaive (one transaction per transfer, best of workers): %.0f transfers/s (%d workers)\n", res.NaivePerSec, res.NaiveWorkers)
-	fmt.Fprintf(env.Stdout, "batched writer at saturation:                         %.0f transfers/s (mean batch %.0f)\n", res.BatchedPerSec, res.MeanBatch)
-	fmt.Fprintf(env.Stdout, "ratio:                                                %.1f×\n", res.Ratio)
-	fmt.Fprintf(env.Stdout, "at %d/s offered (achieved %.0f/s):                  p50 %.2f ms, p99 %.2f ms\n", res.OfferedPerSec, res.AchievedPerSec, res.P50MsAt5000, res.P99MsAt5000)
+	w := env.Stdout
+	fmt.Fprintf(w, "\nnaive (one transaction per transfer, best of workers): %.0f transfers/s (%d workers)\n", res.NaivePerSec, res.NaiveWorkers)
+	fmt.Fprintf(w, "batched, one transfer per request (%d callers):     %.0f transfers/s (mean batch %.0f), %.1f× naive\n",
+		res.OnePerRequestCallers, res.OnePerRequestPerSec, res.MeanBatchOnePerRequest, res.RatioOnePerRequest)
+	fmt.Fprintf(w, "batched, %d transfers per request (%d callers):      %.0f transfers/s (mean batch %.0f), %.1f× naive\n",
+		res.TransfersPerRequest, res.MultiCallers, res.BatchedPerSec, res.MeanBatch, res.Ratio)
+	fmt.Fprintf(w, "at %d/s offered for %.0f s (achieved %.0f/s):          p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n",
+		res.OfferedPerSec, res.LatencySeconds, res.AchievedPerSec, res.P50MsAt5000, res.P99MsAt5000, res.P999MsAt5000, res.MaxMsAt5000)
+	fmt.Fprintf(w, "  CHECKPOINT at %.1f s took %.0f ms; p99 from it to 5 s after: %.2f ms; checkpoints %d -> %d\n",
+		res.CheckpointAtSeconds, res.CheckpointMs, res.P99MsAroundCheckpoint, res.CheckpointsBefore, res.CheckpointsAfter)
 	fmt.Fprintf(env.Stdout, "audit: clean, %d transfers stored; took %s\n", res.TransfersStored, wall.Now().Sub(start).Round(time.Second))
 	return exitOK
 }
