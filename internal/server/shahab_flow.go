@@ -67,7 +67,7 @@ func (r *shahabRail) submit(ctx context.Context, bank string, req api.ShahabTran
 		return postgres.ShahabRow{}, false, err
 	}
 	defer release()
-	if row, ok, err := r.get(ctx, id.String()); err != nil {
+	if row, ok, err := r.lookup(ctx, id.String()); err != nil {
 		return row, false, err
 	} else if ok {
 		if row.SourcePAN != parsed.Source.String() || row.DestPAN != parsed.Destination.String() || row.AmountRial != req.AmountRial {
@@ -407,6 +407,8 @@ func (r *shahabRail) run(ctx context.Context, op *shahabOp) (postgres.ShahabRow,
 // batcher decides the transfers waiting, as many as are there (up to shahabBatchMax) in one decision of the
 // writer, one decision at a time.
 func (r *shahabRail) batcher(ctx context.Context) {
+	r.s.wg.Add(1)
+	go func() { defer r.s.wg.Done(); r.lookupLoop(ctx) }()
 	for {
 		var first *shahabOp
 		select {
@@ -425,7 +427,15 @@ func (r *shahabRail) batcher(ctx context.Context) {
 			}
 		}
 		out := make([]shahabResult, len(batch))
-		err := r.s.clearing.decide(ctx, func(x *postgres.Decision) error { return r.decideBatch(x, batch, out) })
+		err := r.s.clearing.decide(ctx, func(x *postgres.Decision) error {
+			if err := r.decideBatch(x, batch, out); err != nil {
+				// What the batch proposed before it failed must not be written without its rows and
+				// positions: a decider's panic drops the whole batch unwritten (the writer reloads).
+				r.s.log.Error("server: shahab: a batch's decision failed; dropping it", "err", err)
+				panic(err)
+			}
+			return nil
+		})
 		if err != nil {
 			if rerr := r.reload(context.WithoutCancel(ctx)); rerr != nil {
 				r.s.log.Error("server: shahab: reloading after a failed decision", "err", rerr)
