@@ -53,7 +53,8 @@ func benchShahab(ctx context.Context, env Env, args []string) int {
 		w := env.Stdout
 		fmt.Fprintf(w, "engine: %.0f interbank card transfers/s succeeded, durable (%d in %.1f s, %d callers, %d errors); a caller waits p50 %.2f ms, p99 %.2f ms\n",
 			r.EnginePerSec, r.EngineTransfers, r.EngineSeconds, r.Callers, r.EngineErrors, r.EngineP50Ms, r.EngineP99Ms)
-		fmt.Fprintf(w, "rows per transfer: %.2f %v\n", r.RowsPerTransfer, r.RowsByTable)
+		fmt.Fprintf(w, "rows per transfer: %.2f %v; the writer committed %d batches of %.0f ledger transfers on average\n",
+			r.RowsPerTransfer, r.RowsByTable, r.WriterBatches, r.TransfersPerBatch)
 		fmt.Fprintf(w, "HTTP:   %.0f transfers/s (%d in %.1f s, %d connections, %d errors); p50 %.2f ms, p99 %.2f ms, max %.1f ms\n",
 			r.HTTPPerSec, r.HTTPTransfers, r.HTTPSeconds, r.Connections, r.HTTPErrors, r.HTTPP50Ms, r.HTTPP99Ms, r.HTTPMaxMs)
 		fmt.Fprintf(w, "cores (%d CPUs, GOMAXPROCS %d, nothing pinned): engine phase %s; HTTP phase %s\n", r.CPUs, r.GOMAXPROCS, cpuLine(r.EngineCPU), cpuLine(r.HTTPCPU))

@@ -74,6 +74,10 @@ type ShahabResult struct {
 	HTTPSeconds     float64 `json:"http_seconds"`
 	HTTPMaxMs       float64 `json:"http_max_ms"`
 	HTTPErrors      int     `json:"http_errors"`
+	// WriterBatches is the transactions the ledger's writer committed in the engine phase, and
+	// TransfersPerBatch the ledger transfers each held on average (a card transfer is four).
+	WriterBatches     int64   `json:"writer_batches"`
+	TransfersPerBatch float64 `json:"transfers_per_writer_batch"`
 	// RowsByTable is the engine phase's rows per succeeded transfer, by table (rows added; an update adds none).
 	RowsByTable map[string]float64 `json:"rows_by_table"`
 	Cards       int                `json:"cards"` // source cards, spread over every simulated bank
@@ -160,7 +164,7 @@ func Shahab(ctx context.Context, srv *server.Server, o ShahabOptions) (ShahabRes
 	if err != nil {
 		return res, err
 	}
-	cpu0 := readCPU()
+	cpu0, st0 := readCPU(), srv.Store().Stats()
 	rctx, cancel := context.WithTimeout(ctx, o.Duration)
 	var (
 		seq   atomic.Int64
@@ -204,6 +208,10 @@ func Shahab(ctx context.Context, srv *server.Server, o ShahabOptions) (ShahabRes
 	elapsed := time.Since(start)
 	cancel()
 	res.EngineCPU = readCPU().since(cpu0)
+	if st := srv.Store().Stats(); st.Batches > st0.Batches {
+		res.WriterBatches = st.Batches - st0.Batches
+		res.TransfersPerBatch = float64(st.Transfers-st0.Transfers) / float64(res.WriterBatches)
+	}
 	res.EngineTransfers, res.EngineSeconds, res.EngineErrors = len(lat), elapsed.Seconds(), errs.Load()
 	res.EnginePerSec = float64(len(lat)) / elapsed.Seconds()
 	res.EngineP50Ms, res.EngineP99Ms, _ = percentiles(lat)
