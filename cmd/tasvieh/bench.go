@@ -21,7 +21,8 @@ const benchHelp = `usage: tasvieh bench ledger [--duration D] [--latency-duratio
        tasvieh bench restore [--transfers N] [--accounts N] [--pending N] [--runs N] [--json] [--keep] [--schema NAME]
        tasvieh bench api [--connections N] [--requests N] [--duration D] [--json]
        tasvieh bench rtgs [--duration D] [--callers N] [--gridlock N] [--json]
-       tasvieh bench paya [--rows N] [--json] [--cpuprofile FILE]`
+       tasvieh bench paya [--rows N] [--json] [--cpuprofile FILE]
+       tasvieh bench shahab [--transfers N] [--duration D] [--callers N] [--connections N] [--json] [--cpuprofile FILE]`
 
 func runBench(ctx context.Context, env Env, args []string) int {
 	if len(args) == 0 {
@@ -38,6 +39,8 @@ func runBench(ctx context.Context, env Env, args []string) int {
 		return benchRTGS(ctx, env, args[1:])
 	case "paya":
 		return benchPAYA(ctx, env, args[1:])
+	case "shahab":
+		return benchShahab(ctx, env, args[1:])
 	case "-h", "--help":
 		fmt.Fprintln(env.Stdout, benchHelp)
 		return exitOK

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,16 +22,21 @@ const (
 	LoadConnectionsMax = 1024             // more than the 2 cores here can keep busy
 )
 
-// LoadOptions shapes one HTTP load run: Connections closed-loop clients, each sending GET Path with its key
-// (round-robin over Keys) as soon as the previous answer arrived, until Requests have been sent or Duration
-// has passed, whichever comes first.
+// LoadOptions shapes one HTTP load run: Connections closed-loop clients, each sending Method Path with its
+// key (round-robin over Keys) as soon as the previous answer arrived, until Requests have been sent or
+// Duration has passed, whichever comes first.
 type LoadOptions struct {
 	URL         string // base URL; its host must be a loopback address
+	Method      string // "" is GET
 	Path        string
 	Keys        []string
 	Connections int
 	Requests    int
 	Duration    time.Duration
+	// Body, when set, makes the n-th request's JSON body (n from 0, each once).
+	Body func(n int) []byte
+	// OK, when set, says whether an answer counts as a success (read whole); nil counts a 200.
+	OK func(status int, body []byte) bool
 }
 
 // LoadResult is what a run measured: throughput and latency percentiles of successful requests.
@@ -82,27 +88,47 @@ func LoadHTTP(ctx context.Context, o LoadOptions) (LoadResult, error) {
 		target  = o.URL + o.Path
 		started = time.Now()
 	)
-	take := func() bool {
+	method := o.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	take := func() (int, bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		if sent >= o.Requests {
-			return false
+			return 0, false
 		}
 		sent++
-		return true
+		return sent - 1, true
 	}
 	for i := range o.Connections {
 		wg.Add(1)
 		go func(key string) {
 			defer wg.Done()
-			for ctx.Err() == nil && take() {
-				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+			for ctx.Err() == nil {
+				n, more := take()
+				if !more {
+					break
+				}
+				var body io.Reader
+				if o.Body != nil {
+					body = bytes.NewReader(o.Body(n))
+				}
+				req, _ := http.NewRequestWithContext(ctx, method, target, body)
 				req.Header.Set("Authorization", "Bearer "+key)
+				if body != nil {
+					req.Header.Set("Content-Type", "application/json")
+				}
 				t0 := time.Now()
 				res, err := client.Do(req)
 				ok := err == nil && res.StatusCode == http.StatusOK
 				if err == nil {
-					_, _ = io.Copy(io.Discard, res.Body)
+					if o.OK != nil {
+						b, rerr := io.ReadAll(res.Body)
+						ok = rerr == nil && o.OK(res.StatusCode, b)
+					} else {
+						_, _ = io.Copy(io.Discard, res.Body)
+					}
 					res.Body.Close()
 				}
 				d := time.Since(t0)

@@ -122,8 +122,9 @@ type shahabRail struct {
 	indexed map[string]bool      // the banks whose books are in cards
 	claims  claims[string]       // one request per transfer id at a time
 
-	ops chan *shahabOp  // for the batcher
-	ctx context.Context // the server's: background work (late answers, voids) lives as long as it
+	ops     chan *shahabOp  // for the batcher
+	lookups chan *lookupReq // for the repeat look-up (shahab_lookup.go)
+	ctx     context.Context // the server's: background work (late answers, voids) lives as long as it
 
 	windowMu sync.Mutex // one window closed or settled at a time
 
@@ -148,7 +149,8 @@ type destAnswer struct {
 
 func newShahab(ctx, runCtx context.Context, s *Server) (*shahabRail, error) {
 	r := &shahabRail{s: s, ctx: runCtx, stopping: make(chan struct{}), cards: map[string]*cardInfo{}, indexed: map[string]bool{}, ops: make(chan *shahabOp, 4*shahabBatchMax),
-		otps: map[string]otp{}, waiters: map[string]chan destAnswer{}, otpKey: make([]byte, 32)}
+		lookups: make(chan *lookupReq, 4*shahabLookupBatchMax),
+		otps:    map[string]otp{}, waiters: map[string]chan destAnswer{}, otpKey: make([]byte, 32)}
 	if _, err := rand.Read(r.otpKey); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,15 +47,71 @@ type windowPair struct {
 
 // windowRecord is a window's row.
 type windowRecord struct {
-	ID        string                 `json:"id"`
-	Status    string                 `json:"status"`
-	CutOff    time.Time              `json:"cut_off"`
-	ClosedAt  time.Time              `json:"closed_at,omitzero"`
-	Pairs     map[string]*windowPair `json:"pairs"`
-	NetSet    string                 `json:"net_set,omitempty"`
-	Nets      []api.NetPosition      `json:"nets,omitempty"`
-	Excluded  []string               `json:"excluded,omitempty"`
-	Transfers int64                  `json:"transfers"`
+	ID        string            `json:"id"`
+	Status    string            `json:"status"`
+	CutOff    time.Time         `json:"cut_off"`
+	ClosedAt  time.Time         `json:"closed_at,omitzero"`
+	Pairs     windowPairs       `json:"pairs"`
+	NetSet    string            `json:"net_set,omitempty"`
+	Nets      []api.NetPosition `json:"nets,omitempty"`
+	Excluded  []string          `json:"excluded,omitempty"`
+	Transfers int64             `json:"transfers"`
+}
+
+// windowPairs are a window's obligations by "from>to". Stored as rows of [from, to, amount_rial, transfers,
+// carried (0 or 1)], sorted: with some thirty banks a window holds up to some nine hundred pairs, and as
+// objects they would pass the row's bound (postgres.RowBodyBytesMax, 64 KiB) — the window's row is written
+// with every batch that posts a transfer, so its size is also write cost.
+type windowPairs map[string]*windowPair
+
+func (ps windowPairs) MarshalJSON() ([]byte, error) {
+	keys := slices.Sorted(maps.Keys(ps))
+	b := make([]byte, 0, 2+36*len(keys))
+	b = append(b, '[')
+	for i, k := range keys {
+		p := ps[k]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendQuote(b, p.From)
+		b = append(b, ',')
+		b = strconv.AppendQuote(b, p.To)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, p.AmountRial, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, p.Transfers, 10)
+		if p.Carried {
+			b = append(b, ",1]"...)
+		} else {
+			b = append(b, ",0]"...)
+		}
+	}
+	return append(b, ']'), nil
+}
+
+func (ps *windowPairs) UnmarshalJSON(b []byte) error {
+	var rows [][]json.RawMessage
+	if err := json.Unmarshal(b, &rows); err != nil {
+		return err
+	}
+	out := make(windowPairs, len(rows))
+	for i, r := range rows {
+		var p windowPair
+		var carried int
+		if len(r) != 5 {
+			return fmt.Errorf("pair %d: %d fields, want 5", i, len(r))
+		}
+		for j, dst := range []any{&p.From, &p.To, &p.AmountRial, &p.Transfers, &carried} {
+			if err := json.Unmarshal(r[j], dst); err != nil {
+				return fmt.Errorf("pair %d, field %d: %w", i, j, err)
+			}
+		}
+		p.Carried = carried == 1
+		out[p.From+">"+p.To] = &p
+	}
+	*ps = out
+	return nil
 }
 
 func (w *windowRecord) add(from, to string, amount int64) {
