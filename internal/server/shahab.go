@@ -128,6 +128,8 @@ type shahabRail struct {
 
 	windowMu sync.Mutex // one window closed or settled at a time
 
+	seen *seenFilter // the transfer ids stored or asked for: a certainly new one skips the repeat look-up
+
 	stopping chan struct{} // closed when the server starts to stop: waits end, transfers stay pending for resume
 	stopOnce sync.Once
 
@@ -148,13 +150,16 @@ type destAnswer struct {
 }
 
 func newShahab(ctx, runCtx context.Context, s *Server) (*shahabRail, error) {
-	r := &shahabRail{s: s, ctx: runCtx, stopping: make(chan struct{}), cards: map[string]*cardInfo{}, indexed: map[string]bool{}, ops: make(chan *shahabOp, 4*shahabBatchMax),
+	r := &shahabRail{s: s, ctx: runCtx, stopping: make(chan struct{}), seen: newSeenFilter(), cards: map[string]*cardInfo{}, indexed: map[string]bool{}, ops: make(chan *shahabOp, 4*shahabBatchMax),
 		lookups: make(chan *lookupReq, 4*shahabLookupBatchMax),
 		otps:    map[string]otp{}, waiters: map[string]chan destAnswer{}, otpKey: make([]byte, 32)}
 	if _, err := rand.Read(r.otpKey); err != nil {
 		return nil, err
 	}
 	if err := r.reload(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.seen.load(ctx, s.pool); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -74,7 +74,11 @@ func (r *shahabRail) submit(ctx context.Context, bank string, req api.ShahabTran
 		return postgres.ShahabRow{}, false, err
 	}
 	defer release()
-	if row, ok, err := r.lookup(ctx, id.String()); err != nil {
+	maybe := r.seen.maybe(id)
+	r.seen.add(id) // before it is decided: the filter never answers "new" for an id that may be stored
+	if !maybe {
+		// Certainly never stored: no look-up.
+	} else if row, ok, err := r.lookup(ctx, id.String()); err != nil {
 		return row, false, err
 	} else if ok {
 		if row.SourcePAN != parsed.Source.String() || row.DestPAN != parsed.Destination.String() || row.AmountRial != req.AmountRial {
