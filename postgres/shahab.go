@@ -64,7 +64,7 @@ func ShahabInsert(rs []ShahabRow) (Statement, error) {
 	return Statement{SQL: `INSERT INTO shahab_transfers (id, submitting_bank, reference, status, code, route, source_bank,
 			destination_bank, source_pan, destination_pan, destination_name, day, window_id, amount, fee, fee_held,
 			created_at, answered_at, deadline)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+		SELECT * FROM unnest($1::text[]::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
 			$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int8[], $15::int8[], $16::int8[],
 			$17::int8[], $18::int8[], $19::int8[])`, Args: args, Rows: n}, nil
 }
@@ -83,7 +83,7 @@ func ShahabUpdate(rs []ShahabRow) (Statement, error) {
 	}
 	return Statement{SQL: `UPDATE shahab_transfers t SET status = u.st, code = u.code, window_id = u.win, fee = u.fee,
 			answered_at = u.at, late_result = u.lr, late_at = u.lat, late_action = u.la
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[], $8::int8[], $9::text[])
+		FROM unnest($1::text[]::uuid[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[], $8::int8[], $9::text[])
 			AS u(id, st, code, win, fee, at, lr, lat, la)
 		WHERE t.id = u.id`, Args: []any{id, st, code, win, fee, at, lr, lat, la}, Rows: n}, nil
 }
@@ -126,7 +126,7 @@ func ShahabCards(ctx context.Context, pool *pgxpool.Pool) ([]ShahabCard, error) 
 	return out, nil
 }
 
-const shahabColumns = `id, submitting_bank, reference, status, code, route, source_bank, destination_bank, source_pan,
+const shahabColumns = `id::text, submitting_bank, reference, status, code, route, source_bank, destination_bank, source_pan,
 	destination_pan, destination_name, amount, fee, fee_held, day, window_id, created_at, answered_at, deadline,
 	late_result, late_at, late_action`
 
@@ -152,7 +152,7 @@ func ShahabByIDs(ctx context.Context, pool *pgxpool.Pool, ids []string) ([]Shaha
 	if len(ids) > ShahabRowsMax {
 		return nil, fmt.Errorf("postgres: shahab look-up of %d ids, more than %d", len(ids), ShahabRowsMax)
 	}
-	rows, err := pool.Query(ctx, `SELECT `+shahabColumns+` FROM shahab_transfers WHERE id = ANY($1)`, ids)
+	rows, err := pool.Query(ctx, `SELECT `+shahabColumns+` FROM shahab_transfers WHERE id = ANY($1::text[]::uuid[])`, ids)
 	return scanShahab(rows, err)
 }
 
@@ -162,10 +162,12 @@ func ShahabPending(ctx context.Context, pool *pgxpool.Pool) ([]ShahabRow, error)
 	return scanShahab(rows, err)
 }
 
-// ShahabUsage sums, per source card, what its pending and succeeded transfers of day hold.
-func ShahabUsage(ctx context.Context, pool *pgxpool.Pool, day string) (map[string]int64, error) {
+// ShahabUsage sums, per source card, what its pending and succeeded transfers created in [from, to) (unix
+// ns: a Tehran day) hold.
+func ShahabUsage(ctx context.Context, pool *pgxpool.Pool, from, to int64) (map[string]int64, error) {
+	day := fmt.Sprintf("[%d, %d)", from, to)
 	rows, err := pool.Query(ctx, `SELECT source_pan, sum(amount)::bigint FROM shahab_transfers
-		WHERE day = $1 AND status IN ('pending', 'succeeded') GROUP BY 1`, day)
+		WHERE created_at >= $1 AND created_at < $2 AND status IN ('pending', 'succeeded') GROUP BY 1`, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: shahab usage of %s: %w", day, err)
 	}
@@ -191,8 +193,8 @@ func ShahabLate(ctx context.Context, pool *pgxpool.Pool, day string, limit int) 
 // previous page; 0 and "" for the first page) — a batch's transfers share a time, so the id breaks ties: direction
 // submitted, outgoing (its cards the source), incoming (the destination) or all; status empty for any.
 func ShahabList(ctx context.Context, pool *pgxpool.Pool, bank, direction, status string, before int64, beforeID string, limit int) ([]ShahabRow, error) {
-	if before <= 0 {
-		before, beforeID = 1<<63-1, ""
+	if before <= 0 || beforeID == "" {
+		before, beforeID = 1<<63-1, "ffffffff-ffff-ffff-ffff-ffffffffffff"
 	}
 	where := map[string]string{
 		"submitted": "submitting_bank = $1",
@@ -204,7 +206,7 @@ func ShahabList(ctx context.Context, pool *pgxpool.Pool, bank, direction, status
 		return nil, fmt.Errorf("postgres: shahab list: direction %q", direction)
 	}
 	rows, err := pool.Query(ctx, `SELECT `+shahabColumns+` FROM shahab_transfers WHERE `+where+`
-		AND (created_at < $2 OR created_at = $2 AND id < $5) AND ($3 = '' OR status = $3)
+		AND (created_at < $2 OR created_at = $2 AND id < $5::uuid) AND ($3 = '' OR status = $3)
 		ORDER BY created_at DESC, id DESC LIMIT $4`, bank, before, status, limit, beforeID)
 	return scanShahab(rows, err)
 }

@@ -209,8 +209,9 @@ func (r *shahabRail) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	day := tehranDay(r.s.clk.Now())
-	used, err := postgres.ShahabUsage(ctx, r.s.pool, day)
+	d := calendar.DateOf(r.s.clk.Now().In(calendar.Tehran))
+	day := d.String()
+	used, err := postgres.ShahabUsage(ctx, r.s.pool, d.At(0, 0).UnixNano(), d.AddDays(1).At(0, 0).UnixNano())
 	if err != nil {
 		return err
 	}
@@ -544,7 +545,8 @@ func (b backend) ShahabTransfers(ctx context.Context, bank, status, direction, c
 	var beforeID string
 	if cursor != "" {
 		at, id, ok := strings.Cut(cursor, "_")
-		if _, err := fmt.Sscanf(at, "%d", &before); err != nil || !ok || before <= 0 {
+		_, idErr := ledger.ParseID(id)
+		if _, err := fmt.Sscanf(at, "%d", &before); err != nil || !ok || before <= 0 || idErr != nil {
 			return api.ShahabTransferPage{}, api.FieldErrorf("cursor", "not a cursor this list gave")
 		}
 		beforeID = id

@@ -891,7 +891,11 @@ func (r *shahabRail) resolveIn(b *shahabBatch, op *shahabOp) shahabResult {
 		done.Status, done.Code, done.FeeRial, done.Window = shahabSucceeded, shahab.CodeApproved, row.FeeHeldRial, r.win.ID
 		done.AnsweredAt = b.now.UnixNano()
 		sub := postgres.Submission{Transfers: ts}
-		b.notifyIn(&sub, ts[0].ID, "shahab.transfer.credited", done, row.DestinationBank)
+		if !r.s.world.live(row.DestinationBank) {
+			// An external destination is told its credit is final (a simulated one is the switch itself: its
+			// book already says so, and an event per card transfer was a fifth of the writer's decision time).
+			b.notifyIn(&sub, ts[0].ID, "shahab.transfer.credited", done, row.DestinationBank)
+		}
 		if res, ok, err := x.Propose(sub); err == nil && ok {
 			if row.FeeHeldRial > 0 {
 				f := b.fees[book]
