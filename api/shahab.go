@@ -122,10 +122,11 @@ type ShahabObligation struct {
 }
 
 // ShahabWindow is one settlement window of the card switch: its obligations, each bank's net, and the net
-// settlement that settled them. Status: open (taking transfers), settled, or empty (closed with nothing owed).
+// settlement that settled them. Status: open (taking transfers), closing (closed, its set not yet settled),
+// settled, or empty (closed with nothing owed).
 type ShahabWindow struct {
 	ID          string             `json:"id" doc:"Tehran date and cut-off: 1404-02-01T14:00"`
-	Status      string             `json:"status" enum:"open,settled,empty"`
+	Status      string             `json:"status" enum:"open,closing,settled,empty"`
 	CutOff      time.Time          `json:"cut_off"`
 	ClosedAt    *time.Time         `json:"closed_at,omitempty"`
 	Obligations []ShahabObligation `json:"obligations"`

@@ -78,6 +78,9 @@ const (
 	otpsMax = 100_000
 	// shahabLateMax bounds the reconciliation report's cases.
 	shahabLateMax = 10_000
+	// inquiryTimeout bounds an external bank's answer to a name inquiry, in real time: the cardholder is
+	// waiting at the channel's screen, and an inquiry moves no money, so a slow bank is simply unavailable.
+	inquiryTimeout = 10 * time.Second
 	// shahabPageMax bounds a page of transfers or windows: the API's own bound.
 	shahabPageMax = api.PageMax
 )
@@ -394,7 +397,7 @@ func (r *shahabRail) destCardCode(c *cardInfo) string {
 // askName asks an external bank for its cardholder's name: a signed call to its webhook, answered
 // {"name": …}.
 func (r *shahabRail) askName(ctx context.Context, bank, pan string) (string, error) {
-	status, body, err := r.callBank(ctx, bank, "shahab.inquiry", map[string]string{"destination_pan": pan}, 10*time.Second)
+	status, body, err := r.callBank(ctx, bank, "shahab.inquiry", map[string]string{"destination_pan": pan}, inquiryTimeout)
 	if err != nil || status != 200 {
 		return "", api.Errorf(api.CodeBankUnavailable, "bank %s did not answer the inquiry (status %d): %v", bank, status, err)
 	}

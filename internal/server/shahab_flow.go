@@ -100,7 +100,9 @@ func (r *shahabRail) submit(ctx context.Context, bank string, req api.ShahabTran
 		// An offline, suspended or external issuer: the switch cannot have the card authorised (an external
 		// issuer's own authorisation is not simulated: README, limits).
 		op.reject = shahab.CodeIssuerUnavailable
-	case op.src != nil && op.src.magic == sim.MagicCardIssuerTimeout:
+	case op.src != nil && op.src.magic == sim.MagicCardIssuerTimeout,
+		parsed.OnUs() && op.dst != nil && op.dst.magic == sim.MagicCardIssuerTimeout:
+		// The card's bank times out on any transfer from or to it: on-us, that is the issuer itself.
 		if err := r.sleepOn(ctx, deadlineOf(p)); err != nil {
 			return postgres.ShahabRow{}, false, err
 		}
