@@ -26,6 +26,9 @@ type ShahabRow struct {
 	LateResult                                         string
 	LateAt                                             int64
 	LateAction                                         string
+	// LateDue is when a slow simulated destination's credit will arrive after the refund (its reversal is
+	// then recorded); 0 for none.
+	LateDue int64
 }
 
 // ShahabInsert is the statement that stores new transfers.
@@ -76,16 +79,16 @@ func ShahabUpdate(rs []ShahabRow) (Statement, error) {
 	}
 	n := len(rs)
 	id, st, code, win, lr, la := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	fee, at, lat := make([]int64, n), make([]int64, n), make([]int64, n)
+	fee, at, lat, due := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	for i, r := range rs {
 		id[i], st[i], code[i], win[i], lr[i], la[i] = r.ID, r.Status, r.Code, r.Window, r.LateResult, r.LateAction
-		fee[i], at[i], lat[i] = r.FeeRial, r.AnsweredAt, r.LateAt
+		fee[i], at[i], lat[i], due[i] = r.FeeRial, r.AnsweredAt, r.LateAt, r.LateDue
 	}
 	return Statement{SQL: `UPDATE shahab_transfers t SET status = u.st, code = u.code, window_id = u.win, fee = u.fee,
-			answered_at = u.at, late_result = u.lr, late_at = u.lat, late_action = u.la
-		FROM unnest($1::text[]::uuid[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[], $8::int8[], $9::text[])
-			AS u(id, st, code, win, fee, at, lr, lat, la)
-		WHERE t.id = u.id`, Args: []any{id, st, code, win, fee, at, lr, lat, la}, Rows: n}, nil
+			answered_at = u.at, late_result = u.lr, late_at = u.lat, late_action = u.la, late_due = u.due
+		FROM unnest($1::text[]::uuid[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[], $8::int8[], $9::text[],
+			$10::int8[]) AS u(id, st, code, win, fee, at, lr, lat, la, due)
+		WHERE t.id = u.id`, Args: []any{id, st, code, win, fee, at, lr, lat, la, due}, Rows: n}, nil
 }
 
 // ShahabCard is the switch's record of a card's wrong second PINs.
@@ -128,7 +131,7 @@ func ShahabCards(ctx context.Context, pool *pgxpool.Pool) ([]ShahabCard, error) 
 
 const shahabColumns = `id::text, submitting_bank, reference, status, code, route, source_bank, destination_bank, source_pan,
 	destination_pan, destination_name, amount, fee, fee_held, day, window_id, created_at, answered_at, deadline,
-	late_result, late_at, late_action`
+	late_result, late_at, late_action, late_due`
 
 func scanShahab(rows pgx.Rows, err error) ([]ShahabRow, error) {
 	if err != nil {
@@ -138,7 +141,7 @@ func scanShahab(rows pgx.Rows, err error) ([]ShahabRow, error) {
 		var t ShahabRow
 		err := r.Scan(&t.ID, &t.SubmittingBank, &t.Reference, &t.Status, &t.Code, &t.Route, &t.SourceBank,
 			&t.DestinationBank, &t.SourcePAN, &t.DestPAN, &t.DestName, &t.AmountRial, &t.FeeRial, &t.FeeHeldRial,
-			&t.Day, &t.Window, &t.CreatedAt, &t.AnsweredAt, &t.Deadline, &t.LateResult, &t.LateAt, &t.LateAction)
+			&t.Day, &t.Window, &t.CreatedAt, &t.AnsweredAt, &t.Deadline, &t.LateResult, &t.LateAt, &t.LateAction, &t.LateDue)
 		return t, err
 	})
 	if err != nil {
@@ -159,6 +162,13 @@ func ShahabByIDs(ctx context.Context, pool *pgxpool.Pool, ids []string) ([]Shaha
 // ShahabPending reads every transfer still pending (a scan: only at start).
 func ShahabPending(ctx context.Context, pool *pgxpool.Pool) ([]ShahabRow, error) {
 	rows, err := pool.Query(ctx, `SELECT `+shahabColumns+` FROM shahab_transfers WHERE status = 'pending'`)
+	return scanShahab(rows, err)
+}
+
+// ShahabLateDue reads the refunded transfers whose slow destination's credit is still to come (a scan: only
+// at start).
+func ShahabLateDue(ctx context.Context, pool *pgxpool.Pool) ([]ShahabRow, error) {
+	rows, err := pool.Query(ctx, `SELECT `+shahabColumns+` FROM shahab_transfers WHERE late_due > 0 AND late_at = 0`)
 	return scanShahab(rows, err)
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -125,4 +126,11 @@ func SetPAYAFault(s *Server, f func(stage string) error) {
 	s.paya.cycleMu.Lock()
 	s.paya.fault = f
 	s.paya.cycleMu.Unlock()
+}
+
+// ShahabReloadAfterForTest runs the card rail's error path of closeWindow and settleWindow (reloadAfter: the
+// rail's memory rebuilt from the tables) as a failed or cancelled window decision does — outside the
+// clearing mutex, while the batcher may be deciding.
+func ShahabReloadAfterForTest(s *Server) {
+	s.shahab.reloadAfter(context.Background(), errors.New("review: a window decision failed"))
 }

@@ -10,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tasvieh/tasvieh/api"
 	"github.com/tasvieh/tasvieh/calendar"
+	"github.com/tasvieh/tasvieh/clock"
 	"github.com/tasvieh/tasvieh/ids"
 	"github.com/tasvieh/tasvieh/ledger"
 	"github.com/tasvieh/tasvieh/postgres"
@@ -150,6 +152,12 @@ type shahabRail struct {
 type destAnswer struct {
 	credited bool
 	code     string
+	// book is set when the answer is a simulated bank's, from its book: the credit is booked there. A bank
+	// switched between simulated and external while the transfer waited is refunded instead (the answer
+	// was given by a bank that no longer answers that way).
+	book bool
+	// lateDue is, for a slow simulated bank's timeout, when its credit will arrive after the refund (unix ns).
+	lateDue int64
 }
 
 func newShahab(ctx, runCtx context.Context, s *Server) (*shahabRail, error) {
@@ -438,7 +446,35 @@ func (r *shahabRail) sleepOn(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
+	return r.sleepUntil(ctx, r.s.clk.Now().Add(d))
+}
+
+// clockTimer is the switch's clock's timer.
+type clockTimer = clock.Timer
+
+// timerUntil is a timer of the switch's clock that fires at at, and whether at has already come. The clock
+// may move between reading it and setting the timer (a simulated clock's advance from another request): a
+// timer set for at − now after that move would fire late, or — on a simulated clock that moves no more —
+// never, so the clock is read again once the timer is set.
+func (r *shahabRail) timerUntil(at time.Time) (clockTimer, bool) {
+	d := at.Sub(r.s.clk.Now())
+	if d <= 0 {
+		return nil, true
+	}
 	t := r.s.clk.NewTimer(d)
+	if !r.s.clk.Now().Before(at) {
+		t.Stop()
+		return nil, true
+	}
+	return t, false
+}
+
+// sleepUntil waits until at on the switch's clock, as sleepOn waits a duration.
+func (r *shahabRail) sleepUntil(ctx context.Context, at time.Time) error {
+	t, now := r.timerUntil(at)
+	if now {
+		return nil
+	}
 	defer t.Stop()
 	select {
 	case <-t.C():
@@ -496,6 +532,9 @@ func visible(t postgres.ShahabRow, bank string) bool {
 }
 
 func (r *shahabRail) get(ctx context.Context, id string) (postgres.ShahabRow, bool, error) {
+	if _, err := ledger.ParseID(id); err != nil {
+		return postgres.ShahabRow{}, false, nil // not an id the switch gives: no such transfer
+	}
 	rows, err := postgres.ShahabByIDs(ctx, r.s.pool, []string{id})
 	if err != nil || len(rows) == 0 {
 		return postgres.ShahabRow{}, false, err
@@ -549,7 +588,8 @@ func (b backend) ShahabTransfers(ctx context.Context, bank, status, direction, c
 	if cursor != "" {
 		at, id, ok := strings.Cut(cursor, "_")
 		_, idErr := ledger.ParseID(id)
-		if _, err := fmt.Sscanf(at, "%d", &before); err != nil || !ok || before <= 0 || idErr != nil {
+		var err error
+		if before, err = strconv.ParseInt(at, 10, 64); err != nil || !ok || before <= 0 || idErr != nil {
 			return api.ShahabTransferPage{}, api.FieldErrorf("cursor", "not a cursor this list gave")
 		}
 		beforeID = id

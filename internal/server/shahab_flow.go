@@ -176,8 +176,8 @@ func (r *shahabRail) complete(ctx context.Context, row postgres.ShahabRow) (post
 		r.voidLater(row.ID, time.Unix(0, row.Deadline))
 		return out, err
 	}
-	if late > 0 && out.Status == shahabRefunded {
-		r.lateLater(out.ID, time.Unix(0, row.CreatedAt).Add(late))
+	if late > 0 && out.Status == shahabRefunded && out.LateDue > 0 {
+		r.lateLater(out.ID, time.Unix(0, out.LateDue))
 	}
 	return out, nil
 }
@@ -199,17 +199,19 @@ func (r *shahabRail) askDestination(ctx context.Context, row postgres.ShahabRow)
 	beh := r.behaviour(dest)
 	latency := time.Duration(beh.LatencyMS) * time.Millisecond
 	ans, never := r.simAnswer(row.ID, dest, row.DestPAN, beh)
-	if !never && latency < wait {
-		if err := r.sleepOn(ctx, latency); err != nil {
+	deadline, answerAt := time.Unix(0, row.Deadline), time.Unix(0, row.CreatedAt).Add(latency)
+	if !never && answerAt.Before(deadline) {
+		if err := r.sleepUntil(ctx, answerAt); err != nil {
 			return timeout, 0, err
 		}
 		return ans, 0, nil
 	}
-	if err := r.sleepOn(ctx, wait); err != nil {
+	if err := r.sleepUntil(ctx, deadline); err != nil {
 		return timeout, 0, err
 	}
 	if !never && ans.credited {
 		late = latency // the bank's credit comes latency after the request: after the deadline
+		timeout.lateDue = row.CreatedAt + int64(latency)
 	}
 	return timeout, late, nil
 }
@@ -231,6 +233,7 @@ func (r *shahabRail) simAnswer(id, dest, pan string, beh sim.Behaviour) (ans des
 	default:
 		ans.credited = true
 	}
+	ans.book = true
 	return ans, false
 }
 
@@ -292,7 +295,15 @@ func (r *shahabRail) askExternal(ctx context.Context, row postgres.ShahabRow, wa
 			}
 		}
 	}()
-	t := r.s.clk.NewTimer(wait)
+	t, passed := r.timerUntil(time.Unix(0, row.Deadline))
+	if passed {
+		select {
+		case a := <-ch:
+			return a, nil
+		default:
+			return destAnswer{code: shahab.CodeDestinationTimeout}, nil
+		}
+	}
 	defer t.Stop()
 	select {
 	case a := <-ch:
@@ -366,7 +377,17 @@ func (r *shahabRail) answer(ctx context.Context, bank, id string, req api.Shahab
 			case ch <- ans:
 			default: // an answer is already in: the first counts
 			}
-			return r.awaitAnswered(ctx, id)
+			cur, err := r.awaitAnswered(ctx, id)
+			if err == nil && cur.Status == shahabRefunded && cur.Code == shahab.CodeDestinationTimeout && cur.LateAt == 0 {
+				// The deadline won the race with this answer: it is late, and recorded (a credit reversed).
+				out, err := r.run(ctx, &shahabOp{kind: opLate, row: cur, ans: ans})
+				if errors.Is(err, errResolved) {
+					cur, _, err = r.get(ctx, id)
+					return cur, err
+				}
+				return out, err
+			}
+			return cur, err
 		}
 		return row, api.Errorf(api.CodeAnswerClosed, "transfer %s is being answered; ask again", id)
 	}
@@ -434,7 +455,7 @@ func (r *shahabRail) later(at time.Time, f func(ctx context.Context)) {
 	r.s.wg.Add(1)
 	go func() {
 		defer r.s.wg.Done()
-		if err := r.sleepOn(r.ctx, at.Sub(r.s.clk.Now())); err != nil {
+		if err := r.sleepUntil(r.ctx, at); err != nil {
 			return
 		}
 		f(r.ctx)
@@ -867,6 +888,11 @@ func (r *shahabRail) resolveIn(b *shahabBatch, op *shahabOp) shahabResult {
 	b.seen[row.ID] = true
 	id, book, amount := mustID(row.ID), BookLedger(row.SourceBank), row.AmountRial
 	ans := op.ans
+	if ans.credited && ans.book != r.s.world.live(row.DestinationBank) {
+		// The bank was switched between simulated and external while the transfer waited: the answer came
+		// from a bank that no longer books that way. Refund rather than credit a book that did not answer.
+		ans = destAnswer{code: shahab.CodeDestinationUnavailable}
+	}
 	var credit *ledger.Transfer
 	if ans.credited && r.s.world.live(row.DestinationBank) {
 		dst := r.card(row.DestPAN)
@@ -921,6 +947,7 @@ func (r *shahabRail) resolveIn(b *shahabBatch, op *shahabOp) shahabResult {
 	void := ledger.Transfer{ID: ledger.ID(deriveFrom(id, "void")), PendingID: hold, Flags: ledger.FlagVoidPending,
 		Ledger: book, Code: CodeCardVoid, UserData: id}
 	row.Status, row.Code, row.FeeRial, row.AnsweredAt = shahabRefunded, ans.code, 0, b.now.UnixNano()
+	row.LateDue = ans.lateDue // a slow bank's credit still to come: stored, so a restart does not forget it
 	sub := postgres.Submission{Transfers: []ledger.Transfer{void}}
 	b.notifyIn(&sub, void.ID, "shahab.transfer.refunded", row, row.SubmittingBank, row.SourceBank)
 	if res, ok, err := x.Propose(sub); err != nil || !ok {

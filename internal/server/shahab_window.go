@@ -243,6 +243,20 @@ func (r *shahabRail) closeWindow(ctx context.Context, at time.Time, early bool) 
 	return closed, r.settleWindow(ctx, closed)
 }
 
+// windowIDShape reports whether id can name a window: "1404-02-01T10:00", perhaps with "-N" after it.
+func windowIDShape(id string) bool {
+	base, seq, more := strings.Cut(id, "T")
+	if !more || len(base) != 10 || len(seq) < 5 || len(id) > 24 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= '0' && c <= '9' || c == '-' || c == ':' || c == 'T') {
+			return false
+		}
+	}
+	return true
+}
+
 // windowSetID is a window's net settlement's id: derived, so settling it again is a repeat.
 func windowSetID(id string) [16]byte { return ids.Derive("tasvieh.shahab.window", id) }
 
@@ -313,6 +327,10 @@ func (r *shahabRail) settleWindow(ctx context.Context, w *windowRecord) error {
 // reloadAfter rebuilds the rail's memory after a decision that failed or may not have committed: the open
 // window (its obligations, carried ones included) is what the tables say, never what memory ran ahead to.
 func (r *shahabRail) reloadAfter(ctx context.Context, err error) {
+	// Under the positions' mutex, as the batcher reloads: no decision of the rail runs meanwhile, so what is
+	// read is not overwritten by a batch deciding on memory the reload then replaces with older rows.
+	r.s.clearing.mu.Lock()
+	defer r.s.clearing.mu.Unlock()
 	if rerr := r.reload(context.WithoutCancel(ctx)); rerr != nil {
 		r.s.log.Error("server: shahab: reloading after a failed decision", "err", rerr, "after", err)
 	}
@@ -330,6 +348,13 @@ func (r *shahabRail) resume(ctx context.Context) {
 	r.windowMu.Unlock()
 	if err != nil {
 		r.s.log.Error("server: shahab: settling the windows left closing", "err", err)
+	}
+	due, err := postgres.ShahabLateDue(ctx, r.s.pool)
+	if err != nil {
+		r.s.log.Error("server: shahab: reading the late credits still to come", "err", err)
+	}
+	for _, row := range due {
+		r.lateLater(row.ID, time.Unix(0, row.LateDue))
 	}
 	pending, err := postgres.ShahabPending(ctx, r.s.pool)
 	if err != nil {
@@ -416,6 +441,9 @@ func (b backend) ShahabWindows(ctx context.Context, cursor string, limit int) (a
 }
 
 func (b backend) ShahabWindow(ctx context.Context, id string) (api.ShahabWindow, error) {
+	if !windowIDShape(id) {
+		return api.ShahabWindow{}, api.Errorf(api.CodeNotFound, "no settlement window %q: ids are YYYY-MM-DDTHH:MM, with -N after an early close", id)
+	}
 	r := b.s.shahab
 	r.mu.Lock()
 	open := r.win.clone()

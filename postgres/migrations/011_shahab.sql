@@ -29,7 +29,8 @@ CREATE TABLE shahab_transfers (
     deadline         bigint  NOT NULL DEFAULT 0,
     late_result      text    NOT NULL DEFAULT '',
     late_at          bigint  NOT NULL DEFAULT 0,
-    late_action      text    NOT NULL DEFAULT ''
+    late_action      text    NOT NULL DEFAULT '',
+    late_due         bigint  NOT NULL DEFAULT 0  -- a slow simulated destination's credit still to come after the refund
 ) WITH (fillfactor = 50);
 -- No index names a column an answer changes (nor has a predicate over one), so every update stays HOT: the
 -- pending ones are found at start by a scan, as the late ones for the operator's report of all days.
