@@ -163,7 +163,7 @@ func demoSwitch(ctx context.Context, env Env, seed uint64, keep bool) error {
 		<-ctx.Done()
 		return nil
 	}
-	fmt.Fprintln(w, "\nNext: `tasvieh serve` runs the switch for you (`tasvieh demo --serve` leaves this one up); `make test` runs\nthe whole suite; `tasvieh satna --bank 017 list`, `tasvieh paya --bank 017 cycles` and\n`tasvieh shahab --bank 017 list` ask the switch as a bank; `tasvieh bench ledger|restore|api|rtgs|paya`\nmeasure the writer, its start-up, the API, SATNA and PAYA.")
+	fmt.Fprintln(w, "\nNext: `tasvieh serve` runs the switch for you (`tasvieh demo --serve` leaves this one up); `make test` runs\nthe whole suite; `tasvieh satna --bank 017 list`, `tasvieh paya --bank 017 cycles` and\n`tasvieh shahab --bank 017 list` ask the switch as a bank; `tasvieh bench ledger|restore|api|rtgs|paya|shahab`\nmeasure the writer, its start-up, the API, SATNA, PAYA and SHAHAB.")
 	return nil
 }
 

@@ -38,3 +38,18 @@ func (c *claims[K]) claim(ctx context.Context, k K) (func(), error) {
 		}
 	}
 }
+
+// gather is first and whatever else is already waiting on ch, up to max in all, without waiting: what a
+// batcher decides together (SATNA's orders, SHAHAB's operations and look-ups).
+func gather[T any](first T, ch <-chan T, max int) []T {
+	batch := []T{first}
+	for len(batch) < max {
+		select {
+		case v := <-ch:
+			batch = append(batch, v)
+		default:
+			return batch
+		}
+	}
+	return batch
+}

@@ -503,7 +503,7 @@ func (r *satna) batcher(ctx context.Context) {
 				}
 			}
 			if next != nil && !r.stale {
-				if run := r.startBatch(ctx, r.fill(*next)); run != nil {
+				if run := r.startBatch(ctx, gather(*next, r.submits, submitBatchMax)); run != nil {
 					flight = append(flight, run)
 				}
 				started++
@@ -549,20 +549,6 @@ const (
 	satnaPipelineMax = 3
 	satnaHoldMax     = 16
 )
-
-// fill gathers, after first, the orders already waiting, up to submitBatchMax.
-func (r *satna) fill(first settleReq) []settleReq {
-	batch := []settleReq{first}
-	for len(batch) < submitBatchMax {
-		select {
-		case q := <-r.submits:
-			batch = append(batch, q)
-		default:
-			return batch
-		}
-	}
-	return batch
-}
 
 // batchRun is a batch whose decision is in flight.
 type batchRun struct {

@@ -387,19 +387,8 @@ func (r *shahabRail) inquire(ctx context.Context, req api.ShahabInquiryRequest) 
 // destCardCode is why a simulated destination card cannot receive, or "".
 func (r *shahabRail) destCardCode(c *cardInfo) string {
 	r.mu.Lock()
-	blocked := r.blocked[c.pan]
-	r.mu.Unlock()
-	switch {
-	case blocked || c.status == sim.CardBlocked:
-		return codeDestCardBlocked
-	case c.status == sim.CardLost:
-		return codeDestCardLost
-	case c.status == sim.CardExpired || c.expiry < shahab.TodayYYMM(r.s.clk.Now()):
-		return codeDestCardExpired
-	case c.status != sim.CardActive:
-		return codeDestCardBlocked
-	}
-	return ""
+	defer r.mu.Unlock()
+	return r.destCardCodeLocked(c)
 }
 
 // askName asks an external bank for its cardholder's name: a signed call to its webhook, answered

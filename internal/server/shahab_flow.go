@@ -536,7 +536,7 @@ func (r *shahabRail) batcher(ctx context.Context) {
 		for {
 			open := !failed && started < shahabHoldMax
 			if next != nil && open && len(flight) < shahabPipelineMax {
-				if run := r.startRun(ctx, train, r.fillOps(next)); run != nil {
+				if run := r.startRun(ctx, train, gather(next, r.ops, shahabBatchMax)); run != nil {
 					flight = append(flight, run)
 				} else {
 					failed = true
@@ -573,20 +573,6 @@ func (r *shahabRail) batcher(ctx context.Context) {
 		}
 		c.mu.Unlock()
 	}
-}
-
-// fillOps gathers, after first, the operations already waiting, up to shahabBatchMax.
-func (r *shahabRail) fillOps(first *shahabOp) []*shahabOp {
-	batch := []*shahabOp{first}
-	for len(batch) < shahabBatchMax {
-		select {
-		case op := <-r.ops:
-			batch = append(batch, op)
-		default:
-			return batch
-		}
-	}
-	return batch
 }
 
 // startRun starts a batch's decision, or answers its operations and returns nil when it cannot start.
@@ -863,7 +849,7 @@ func (b *shahabBatch) answered(op *shahabOp, row postgres.ShahabRow) {
 	}
 }
 
-// destCardCodeLocked is destCardCode under r.mu.
+// destCardCodeLocked is destCardCode under r.mu: why a simulated destination card cannot receive, or "".
 func (r *shahabRail) destCardCodeLocked(c *cardInfo) string {
 	switch {
 	case r.blocked[c.pan] || c.status == sim.CardBlocked:

@@ -58,16 +58,7 @@ func (r *shahabRail) lookupLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		batch := []*lookupReq{first}
-	fill:
-		for len(batch) < shahabLookupBatchMax {
-			select {
-			case q := <-r.lookups:
-				batch = append(batch, q)
-			default:
-				break fill
-			}
-		}
+		batch := gather(first, r.lookups, shahabLookupBatchMax)
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
