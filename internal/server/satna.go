@@ -1539,7 +1539,7 @@ func (r *satna) SATNAQueue(ctx context.Context) ([]api.SATNAOrder, error) {
 // opening and closing balances and count of movements, and what it has in the liquidity queue now.
 func (r *satna) Positions(ctx context.Context, date string) (api.SATNAPositions, error) {
 	if date == "" {
-		date = calendar.DateOf(r.s.clk.Now().In(calendar.Tehran)).String()
+		date = tehranDay(r.s.clk.Now())
 	}
 	queued := map[string][2]int64{}
 	r.mu.Lock()

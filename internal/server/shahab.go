@@ -17,6 +17,7 @@ import (
 
 	"github.com/tasvieh/tasvieh/api"
 	"github.com/tasvieh/tasvieh/calendar"
+	"github.com/tasvieh/tasvieh/card"
 	"github.com/tasvieh/tasvieh/clock"
 	"github.com/tasvieh/tasvieh/ids"
 	"github.com/tasvieh/tasvieh/ledger"
@@ -249,6 +250,7 @@ func (r *shahabRail) reload(ctx context.Context) error {
 	return nil
 }
 
+// tehranDay is t's Tehran calendar date, YYYY-MM-DD.
 func tehranDay(t time.Time) string { return calendar.DateOf(t.In(calendar.Tehran)).String() }
 
 // transferID is a transfer's id: derived from the submitting bank and its reference, so a repeat finds it.
@@ -483,12 +485,13 @@ func (r *shahabRail) behaviour(code string) sim.Behaviour {
 	return sim.Behaviour{Online: st.Online, LatencyMS: st.LatencyMS, FailureRate: st.FailureRate}
 }
 
-// mask shows a PAN as its first six and last four digits.
+// mask shows a stored PAN as card.PAN.Masked does: its BIN and last four digits.
 func mask(pan string) string {
-	if len(pan) != 16 {
+	p, _, err := card.Parse(pan, nil)
+	if err != nil {
 		return "card"
 	}
-	return pan[:6] + "******" + pan[12:]
+	return p.Masked()
 }
 
 // toAPI is a row as the API shows it.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/tasvieh/tasvieh/api"
 	"github.com/tasvieh/tasvieh/banks"
-	"github.com/tasvieh/tasvieh/calendar"
 	"github.com/tasvieh/tasvieh/ledger"
 	"github.com/tasvieh/tasvieh/outbox"
 	"github.com/tasvieh/tasvieh/postgres"
@@ -69,7 +68,7 @@ type world struct {
 func openWorld(ctx context.Context, s *Server) (*world, error) {
 	w := &world{s: s, base: banks.Default(), state: map[string]bankState{}, books: map[string]bookRecord{},
 		customers: map[string][]sim.Customer{}}
-	today := calendar.DateOf(s.clk.Now().In(calendar.Tehran)).String()
+	today := tehranDay(s.clk.Now())
 	w.atStart = w.base.AsOf(today)
 	for _, b := range w.atStart.All() {
 		if b.Status == banks.StatusActive {
@@ -202,7 +201,7 @@ func (w *world) loadKey(ctx context.Context) error {
 // registry is the registry as of the clock's date, with the operator's suspensions. It is built once per
 // date and state (a rebuild indexes every bank; an order asks for it several times).
 func (w *world) registry() *banks.Registry {
-	day := calendar.DateOf(w.s.clk.Now().In(calendar.Tehran)).String()
+	day := tehranDay(w.s.clk.Now())
 	w.mu.Lock()
 	if w.regCache != nil && w.regDay == day && w.regVersion == w.stateVersion {
 		r := w.regCache
