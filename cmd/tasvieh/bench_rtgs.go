@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -31,9 +32,11 @@ func benchSwitch(ctx context.Context, env Env, funding int64) (srv *server.Serve
 		FundingRial: funding, KafkaBrokers: cfg.KafkaBrokers, Log: slog.New(slog.DiscardHandler), Version: version})
 	if err != nil {
 		drop()
+		_ = os.RemoveAll(home)
 		return nil, nil, "", nil, err
 	}
-	return srv, pool, home, func() { srv.Close(); drop() }, nil
+	// The home (keys.json, serve.json, spooled files) is the bench's own, named after its schema: it goes with it.
+	return srv, pool, home, func() { srv.Close(); drop(); _ = os.RemoveAll(home) }, nil
 }
 
 // benchMeasured runs a rail's bench under the CPU profile (when a file is named), then the audit of its schema.
